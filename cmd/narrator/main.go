@@ -1,0 +1,124 @@
+// Command narrator turns news articles into narrated audio. Each subcommand
+// parses its flags, wires packages together and runs them; the logic lives in
+// the packages under services/, queue/ and storage/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// stdio is where a command reads and writes, so tests can run commands.
+type stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// command is one subcommand. Files of this package register theirs in init.
+type command struct {
+	Name    string // "narrate", or "mp3 inspect" for a nested command
+	Summary string
+	Run     func(ctx context.Context, args []string, io stdio) error
+}
+
+var commands []*command
+
+func register(c *command) { commands = append(commands, c) }
+
+// usageError is an error in how a command was called; it exits with 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and turns its error into an exit code.
+func run(ctx context.Context, args []string, io stdio) int {
+	cmd, rest := lookup(args)
+	if cmd == nil {
+		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			usage(io.Out)
+			return 0
+		}
+		fmt.Fprintf(io.Err, "narrator: unknown command %q\n\n", strings.Join(args, " "))
+		usage(io.Err)
+		return 2
+	}
+	err := cmd.Run(ctx, rest, io)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(io.Err, "narrator %s: %s\n", cmd.Name, ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(io.Err, "narrator %s: %s\n", cmd.Name, err)
+		return 1
+	}
+}
+
+// lookup finds the command with the longest name matching the arguments.
+func lookup(args []string) (*command, []string) {
+	var best *command
+	n := 0
+	for _, c := range commands {
+		words := strings.Fields(c.Name)
+		if len(words) > n && len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			best, n = c, len(words)
+		}
+	}
+	if best == nil {
+		return nil, args
+	}
+	return best, args[n:]
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "narrator turns news articles into narrated audio.")
+	fmt.Fprintln(w, "\nUsage: narrator COMMAND [flags] [args]\n\nCommands:")
+	cs := slices.Clone(commands)
+	slices.SortFunc(cs, func(a, b *command) int { return strings.Compare(a.Name, b.Name) })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-14s %s\n", c.Name, c.Summary)
+	}
+	fmt.Fprintln(w, "\nRun 'narrator COMMAND --help' for a command's flags.")
+}
+
+// newFlags returns a flag set for a command whose usage line and errors go
+// to the command's error stream.
+func newFlags(name, synopsis string, io stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("narrator "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Err)
+	fs.Usage = func() {
+		fmt.Fprintf(io.Err, "Usage: narrator %s %s\n\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a flag error into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// EventKind names what happened to a job.
+type EventKind string
+
+// Event kinds.
+const (
+	EventQueued     EventKind = "queued"
+	EventStageStart EventKind = "stage_started"
+	EventStageDone  EventKind = "stage_done"
+	EventChunkDone  EventKind = "chunk_done"
+	EventRetry      EventKind = "retry"
+	EventDone       EventKind = "done"
+	EventFailed     EventKind = "failed"
+)
+
+// Event is one step of a job's progress, published on the job's own
+// subject so a CLI or a web page can follow it, from the start, live.
+type Event struct {
+	Job     string    `json:"job"`
+	Rev     int       `json:"revision"`
+	Time    time.Time `json:"time"`
+	Kind    EventKind `json:"kind"`
+	Stage   string    `json:"stage,omitempty"`
+	Chunk   int       `json:"chunk,omitempty"`
+	Chunks  int       `json:"chunks,omitempty"`
+	Done    int       `json:"done,omitempty"` // chunks done so far
+	Message string    `json:"message,omitempty"`
+}
+
+// Final reports whether the event ends the job.
+func (e Event) Final() bool { return e.Kind == EventDone || e.Kind == EventFailed }
+
+// Emit publishes a progress event. Progress is informative: callers log a
+// failure to emit rather than fail the stage.
+func (q *Queue) Emit(ctx context.Context, e Event) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := q.js.Publish(ctx, eventSubject+e.Job, data); err != nil {
+		return fmt.Errorf("queue: emit %s event for job %s: %w", e.Kind, e.Job, err)
+	}
+	return nil
+}
+
+// Follow calls fn with each event of a job's revision (every revision
+// when rev is 0), from its first, until fn returns false, an event ends the
+// revision, or ctx is done.
+func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) bool) error {
+	if !ValidID(job) {
+		return fmt.Errorf("%w: %q", ErrNoJob, job)
+	}
+	c, err := q.js.OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{eventSubject + job},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: follow job %s: %w", job, err)
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return fmt.Errorf("queue: follow job %s: %w", job, err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("queue: follow job %s: %w", job, err)
+		}
+		var e Event
+		if err := json.Unmarshal(m.Data(), &e); err != nil {
+			continue // not an event this version understands
+		}
+		if rev != 0 && e.Rev != rev {
+			continue
+		}
+		if !fn(e) || e.Final() {
+			return nil
+		}
+	}
+}

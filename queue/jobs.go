@@ -1,0 +1,297 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrNoJob is returned for a job id that is not in job state.
+var ErrNoJob = errors.New("queue: no such job")
+
+// State is where a job is in its life.
+type State string
+
+// Job states. A job ends done or failed, never anywhere else.
+const (
+	Queued  State = "queued"
+	Running State = "running"
+	Done    State = "done"
+	Failed  State = "failed"
+)
+
+// Source is what a job narrates: a URL to fetch, or content kept as a blob.
+type Source struct {
+	Kind        string `json:"kind"` // "url", "html", "text" or "markdown"
+	URL         string `json:"url,omitempty"`
+	Blob        string `json:"blob,omitempty"` // blob name of the content, for inline sources
+	Name        string `json:"name,omitempty"` // file name it came from, for display
+	ContentHash string `json:"content_hash,omitempty"`
+}
+
+// Options are the choices a job is narrated with.
+type Options struct {
+	Provider     string  `json:"provider"` // "local", "openai", "polly"
+	Model        string  `json:"model,omitempty"`
+	Voice        string  `json:"voice,omitempty"`
+	Speed        float64 `json:"speed,omitempty"`
+	Instructions string  `json:"instructions,omitempty"`
+	Language     string  `json:"language,omitempty"`
+	Publication  string  `json:"publication,omitempty"`
+	Section      string  `json:"section,omitempty"`
+	Author       string  `json:"author,omitempty"`
+	Title        string  `json:"title,omitempty"`
+}
+
+// Timing is when a stage started and ended for the job's current revision.
+type Timing struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// Duration is the stage's wall time, zero while it runs.
+func (t Timing) Duration() time.Duration {
+	if t.End.IsZero() {
+		return 0
+	}
+	return t.End.Sub(t.Start)
+}
+
+// Output is what a finished job published.
+type Output struct {
+	Key      string        `json:"key"`
+	URL      string        `json:"url"`
+	Bytes    int64         `json:"bytes"`
+	Duration time.Duration `json:"duration"`
+	SHA256   string        `json:"sha256"`
+	Files    map[string]string `json:"files,omitempty"` // other published files by kind: "transcript", "chapters", "manifest"
+	Loudness float64       `json:"loudness_lufs,omitempty"`
+}
+
+// Job is one narration of one article, as kept in job state.
+type Job struct {
+	ID          string            `json:"id"`
+	ArticleID   string            `json:"article_id"`
+	Revision    int               `json:"revision"`
+	Source      Source            `json:"source"`
+	Options     Options           `json:"options"`
+	State       State             `json:"state"`
+	Stage       string            `json:"stage"`
+	Title       string            `json:"title,omitempty"`
+	Chunks      int               `json:"chunks"`
+	Chars       int               `json:"chars"`
+	BilledChars int               `json:"billed_chars"`
+	Timings     map[string]Timing `json:"timings,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	FailedStage string            `json:"failed_stage,omitempty"`
+	Output      *Output           `json:"output,omitempty"`
+	Created     time.Time         `json:"created"`
+	Updated     time.Time         `json:"updated"`
+}
+
+// Ended reports whether the job is done or failed.
+func (j Job) Ended() bool { return j.State == Done || j.State == Failed }
+
+// ChunkState is where one chunk's synthesis is.
+type ChunkState string
+
+// Chunk states.
+const (
+	ChunkPending ChunkState = "pending"
+	ChunkWorking ChunkState = "synthesizing"
+	ChunkDone    ChunkState = "done"
+	ChunkFailed  ChunkState = "failed"
+)
+
+// Chunk is one chunk's status, a key of its own so that synth workers never
+// contend for the job's key.
+type Chunk struct {
+	Index       int             `json:"index"`
+	State       ChunkState      `json:"state"`
+	Chars       int             `json:"chars"`
+	Audio       string          `json:"audio,omitempty"` // audio object name (the cache key)
+	CacheHit    bool            `json:"cache_hit,omitempty"`
+	BilledChars int             `json:"billed_chars,omitempty"`
+	Attempts    int             `json:"attempts,omitempty"`
+	Analysis    json.RawMessage `json:"analysis,omitempty"` // the MP3 check's findings
+	Error       string          `json:"error,omitempty"`
+	Start       time.Time       `json:"start,omitzero"`
+	End         time.Time       `json:"end,omitzero"`
+}
+
+// Jobs is job state in the KV bucket: a key per job, a key per chunk.
+type Jobs struct {
+	kv jetstream.KeyValue
+}
+
+// Jobs returns the job state store.
+func (q *Queue) Jobs() *Jobs { return &Jobs{kv: q.jobs} }
+
+func jobKey(id string) string { return "job." + id }
+
+func chunkKey(id string, rev, index int) string {
+	return "chunk." + id + "." + strconv.Itoa(rev) + "." + strconv.Itoa(index)
+}
+
+// ValidID reports whether s can name a job in subjects and keys.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Create stores a new job; it fails if the id is taken.
+func (s *Jobs) Create(ctx context.Context, j Job) error {
+	if !ValidID(j.ID) {
+		return fmt.Errorf("queue: job id %q: use letters, digits, - and _", j.ID)
+	}
+	now := time.Now().UTC()
+	j.Created, j.Updated = now, now
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Create(ctx, jobKey(j.ID), data); err != nil {
+		return fmt.Errorf("queue: create job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Get returns a job.
+func (s *Jobs) Get(ctx context.Context, id string) (Job, error) {
+	j, _, err := s.get(ctx, id)
+	return j, err
+}
+
+func (s *Jobs) get(ctx context.Context, id string) (Job, uint64, error) {
+	if !ValidID(id) {
+		return Job{}, 0, fmt.Errorf("%w: %q", ErrNoJob, id)
+	}
+	e, err := s.kv.Get(ctx, jobKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Job{}, 0, fmt.Errorf("%w: %s", ErrNoJob, id)
+	}
+	if err != nil {
+		return Job{}, 0, fmt.Errorf("queue: get job %s: %w", id, err)
+	}
+	var j Job
+	if err := json.Unmarshal(e.Value(), &j); err != nil {
+		return Job{}, 0, fmt.Errorf("queue: job %s: %w", id, err)
+	}
+	return j, e.Revision(), nil
+}
+
+// Update applies fn to the job with compare-and-swap, retrying when
+// another writer got there first. fn may be called more than once and
+// returns ErrSkip to leave the job as it is.
+func (s *Jobs) Update(ctx context.Context, id string, fn func(*Job) error) (Job, error) {
+	for attempt := 0; ; attempt++ {
+		j, rev, err := s.get(ctx, id)
+		if err != nil {
+			return Job{}, err
+		}
+		if err := fn(&j); err != nil {
+			if errors.Is(err, ErrSkip) {
+				return j, nil
+			}
+			return j, err
+		}
+		j.Updated = time.Now().UTC()
+		data, err := json.Marshal(j)
+		if err != nil {
+			return j, err
+		}
+		_, err = s.kv.Update(ctx, jobKey(id), data, rev)
+		if err == nil {
+			return j, nil
+		}
+		if !isWrongRevision(err) || attempt > 100 {
+			return j, fmt.Errorf("queue: update job %s: %w", id, err)
+		}
+	}
+}
+
+// ErrSkip, returned by an Update function, leaves the job unchanged.
+var ErrSkip = errors.New("queue: skip update")
+
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// PutChunk records a chunk's status.
+func (s *Jobs) PutChunk(ctx context.Context, id string, rev int, c Chunk) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Put(ctx, chunkKey(id, rev, c.Index), data); err != nil {
+		return fmt.Errorf("queue: job %s chunk %d: %w", id, c.Index, err)
+	}
+	return nil
+}
+
+// Chunks returns the chunk statuses of a job revision, by index.
+func (s *Jobs) Chunks(ctx context.Context, id string, rev int) ([]Chunk, error) {
+	w, err := s.kv.Watch(ctx, "chunk."+id+"."+strconv.Itoa(rev)+".*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("queue: job %s chunks: %w", id, err)
+	}
+	defer w.Stop()
+	var out []Chunk
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil { // all current values have been delivered
+				sort.Slice(out, func(a, b int) bool { return out[a].Index < out[b].Index })
+				return out, nil
+			}
+			var c Chunk
+			if err := json.Unmarshal(e.Value(), &c); err != nil {
+				return nil, fmt.Errorf("queue: job %s chunk key %s: %w", id, e.Key(), err)
+			}
+			out = append(out, c)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// List returns every job, newest first.
+func (s *Jobs) List(ctx context.Context) ([]Job, error) {
+	w, err := s.kv.Watch(ctx, "job.*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("queue: list jobs: %w", err)
+	}
+	defer w.Stop()
+	var out []Job
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				sort.Slice(out, func(a, b int) bool { return out[a].Created.After(out[b].Created) })
+				return out, nil
+			}
+			var j Job
+			if err := json.Unmarshal(e.Value(), &j); err != nil {
+				return nil, fmt.Errorf("queue: job key %s: %w", e.Key(), err)
+			}
+			out = append(out, j)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

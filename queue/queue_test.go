@@ -1,0 +1,282 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/narrator-project/narrator/services/fault"
+)
+
+// newQueue starts an embedded server with its store in a temporary directory.
+func newQueue(t *testing.T, cfg Config) *Queue {
+	t.Helper()
+	if cfg.DataDir == "" && cfg.URL == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	q, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q
+}
+
+type task struct {
+	ID string `json:"id"`
+	N  int    `json:"n"`
+}
+
+// runStage runs a stage until the test ends.
+func runStage[In, Out any](t *testing.T, q *Queue, s Stage[In, Out]) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, q, s) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stage %s: %v", s.Name, err)
+		}
+	})
+}
+
+func TestOpenIsIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	q := newQueue(t, Config{DataDir: dir})
+	if err := q.Jobs().Create(context.Background(), Job{ID: "j1", State: Queued}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	// A second start on the same store finds the job: declarations update
+	// rather than replace, and writes reached the disk.
+	q2 := newQueue(t, Config{DataDir: dir})
+	j, err := q2.Jobs().Get(context.Background(), "j1")
+	if err != nil {
+		t.Fatalf("job after restart: %v", err)
+	}
+	if j.State != Queued {
+		t.Errorf("state = %s, want queued", j.State)
+	}
+}
+
+func TestUpdateIsCompareAndSwap(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	jobs := q.Jobs()
+	if err := jobs.Create(ctx, Job{ID: "cas"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := jobs.Update(ctx, "cas", func(j *Job) error { j.BilledChars++; return nil }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	j, err := jobs.Get(ctx, "cas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.BilledChars != 20 {
+		t.Errorf("20 concurrent increments gave %d: an update was lost", j.BilledChars)
+	}
+	if _, err := jobs.Get(ctx, "missing"); !errors.Is(err, ErrNoJob) {
+		t.Errorf("missing job: err = %v, want ErrNoJob", err)
+	}
+}
+
+func TestChunksListsOneRevision(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	jobs := q.Jobs()
+	for i := range 3 {
+		if err := jobs.PutChunk(ctx, "j", 1, Chunk{Index: 2 - i, State: ChunkDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := jobs.PutChunk(ctx, "j", 2, Chunk{Index: 0}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := jobs.Chunks(ctx, "j", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 || cs[0].Index != 0 || cs[2].Index != 2 {
+		t.Errorf("chunks = %+v, want indexes 0,1,2", cs)
+	}
+	none, err := jobs.Chunks(ctx, "j", 9)
+	if err != nil || len(none) != 0 {
+		t.Errorf("revision without chunks: %v, %v", none, err)
+	}
+}
+
+func TestRunnerMapsErrorsToAcks(t *testing.T) {
+	q := newQueue(t, Config{MaxDeliver: 3})
+	ctx := context.Background()
+	var (
+		mu       sync.Mutex
+		attempts = map[string]int{}
+		failed   = make(chan string, 10)
+		nexts    = make(chan task, 10)
+	)
+	runStage(t, q, Stage[task, int]{
+		Name:        "work",
+		Concurrency: 2,
+		Do: func(ctx context.Context, in task) (int, error) {
+			mu.Lock()
+			attempts[in.ID]++
+			n := attempts[in.ID]
+			mu.Unlock()
+			if Delivery(ctx) != n {
+				return 0, fault.Permanent(fmt.Errorf("delivery %d on attempt %d", Delivery(ctx), n))
+			}
+			switch in.ID {
+			case "ok":
+				return in.N * 2, nil
+			case "permanent":
+				return 0, fault.Permanent(errors.New("bad input"))
+			case "flaky":
+				if n < 2 {
+					return 0, fault.Retry(errors.New("busy"), 10*time.Millisecond)
+				}
+				return in.N, nil
+			default: // "broken": always temporary, never succeeds
+				return 0, fault.Retry(errors.New("down"), 10*time.Millisecond)
+			}
+		},
+		Next: func(in task, out int) []Message {
+			return []Message{{Stage: "after", ID: "after-" + in.ID, Data: task{ID: in.ID, N: out}}}
+		},
+		Fail: func(ctx context.Context, in task, err error) error {
+			failed <- in.ID + ": " + err.Error()
+			return nil
+		},
+	})
+	runStage(t, q, Stage[task, struct{}]{
+		Name: "after",
+		Do: func(ctx context.Context, in task) (struct{}, error) {
+			nexts <- in
+			return struct{}{}, nil
+		},
+		Fail: func(context.Context, task, error) error { return nil },
+	})
+	for _, id := range []string{"ok", "permanent", "flaky", "broken"} {
+		if err := q.Publish(ctx, Message{Stage: "work", ID: id, Data: task{ID: id, N: 21}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A duplicate publish with the same id is dropped.
+	if err := q.Publish(ctx, Message{Stage: "work", ID: "ok", Data: task{ID: "ok", N: 21}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range 2 {
+		select {
+		case n := <-nexts:
+			got[n.ID] = n.N
+		case <-time.After(20 * time.Second):
+			t.Fatal("next stage did not receive both successes")
+		}
+	}
+	if got["ok"] != 42 || got["flaky"] != 21 {
+		t.Errorf("next stage got %v, want ok=42 flaky=21", got)
+	}
+	fails := map[string]string{}
+	for range 2 {
+		select {
+		case f := <-failed:
+			fails[f[:len("broken")]] = f
+		case <-time.After(20 * time.Second):
+			t.Fatal("failures not recorded")
+		}
+	}
+	if f := fails["perman"]; f != "permanent: bad input" {
+		t.Errorf("permanent failure recorded as %q", f)
+	}
+	if f := fails["broken"]; f != "broken: down (gave up after 3 attempts)" {
+		t.Errorf("exhausted failure recorded as %q", f)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts["ok"] != 1 || attempts["permanent"] != 1 || attempts["flaky"] != 2 || attempts["broken"] != 3 {
+		t.Errorf("attempts = %v, want ok=1 permanent=1 flaky=2 broken=3", attempts)
+	}
+}
+
+func TestTaskOfDeadWorkersFailsTheJob(t *testing.T) {
+	// Workers that die holding a task send no heartbeats and never answer.
+	// The task is redelivered after AckWait; when its last delivery dies
+	// too, the server's advisory reaches a live worker, which fails the job.
+	srv := newQueue(t, Config{Listen: "127.0.0.1:0", MaxDeliver: 2, AckWait: time.Second})
+	url := srv.ClientURL()
+	ctx := context.Background()
+	held := make(chan *Queue, 2)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	failed := make(chan error, 2)
+	worker := func() *Queue {
+		q := newQueue(t, Config{URL: url, MaxDeliver: 2, AckWait: time.Second})
+		runStage(t, q, Stage[task, int]{
+			Name:  "fragile",
+			Drain: time.Millisecond,
+			Do: func(ctx context.Context, in task) (int, error) {
+				held <- q
+				select { // a dead worker never returns; stop at the test's end
+				case <-release:
+				case <-ctx.Done():
+				}
+				return 0, errors.New("released")
+			},
+			Fail: func(ctx context.Context, in task, err error) error {
+				failed <- err
+				return nil
+			},
+		})
+		return q
+	}
+	if err := srv.Publish(ctx, Message{Stage: "fragile", ID: "t1", Data: task{ID: "t1"}}); err != nil {
+		t.Fatal(err)
+	}
+	worker()
+	for delivery := 1; delivery <= 2; delivery++ {
+		select {
+		case q := <-held:
+			q.nc.Close() // the worker dies: no heartbeat, no answer
+		case <-time.After(20 * time.Second):
+			t.Fatalf("delivery %d never reached a worker", delivery)
+		}
+		worker() // a fresh worker takes the redelivery, or hears the advisory
+	}
+	select {
+	case err := <-failed:
+		if want := "no worker finished the task in 2 deliveries"; !strings.Contains(err.Error(), want) {
+			t.Errorf("failure reason %q does not say %q", err, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job of a task whose workers all died was never failed")
+	}
+	// The failure is recorded before the task is removed, so that a crash
+	// in between loses nothing; wait for the removal.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		info, err := srv.tasks.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tasks left in the stream after the failure was recorded", info.State.Msgs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

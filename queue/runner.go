@@ -1,0 +1,319 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/services/fault"
+)
+
+// Message is a task for a stage.
+type Message struct {
+	Stage string // the stage's name: the task goes to narrator.task.<Stage>
+	ID    string // Nats-Msg-Id: republishing the same id is dropped by JetStream
+	Data  any    // encoded as JSON
+}
+
+// Publish sends a task to its stage.
+func (q *Queue) Publish(ctx context.Context, m Message) error {
+	data, err := json.Marshal(m.Data)
+	if err != nil {
+		return fmt.Errorf("queue: encode %s task: %w", m.Stage, err)
+	}
+	var opts []jetstream.PublishOpt
+	if m.ID != "" {
+		opts = append(opts, jetstream.WithMsgID(m.ID))
+	}
+	if _, err := q.js.Publish(ctx, taskSubject+m.Stage, data, opts...); err != nil {
+		return fmt.Errorf("queue: publish %s task: %w", m.Stage, err)
+	}
+	return nil
+}
+
+// Stage adapts a plain function to a durable pull consumer shared by every
+// worker of the stage, wherever it runs.
+type Stage[In, Out any] struct {
+	// Name is the stage's name, a subject token or two ("clean", "synth.openai").
+	Name string
+	// Do does the work. Its error decides what happens to the task: nil acks
+	// it after Next's messages are published; a fault.Permanent error fails the
+	// job at once; any other error retries after fault.RetryAfter or backoff,
+	// and fails the job when the task's deliveries run out.
+	Do func(ctx context.Context, in In) (Out, error)
+	// Next returns the tasks that follow a success; may be nil.
+	Next func(in In, out Out) []Message
+	// Fail records that the task failed for good, so its job ends failed with
+	// the reason. If it returns an error the task is kept for a retry.
+	Fail func(ctx context.Context, in In, err error) error
+	// Concurrency is how many tasks this process works on at once (default 1).
+	Concurrency int
+	// MaxDeliver overrides the queue's deliveries per task for this stage.
+	MaxDeliver int
+	// Timeout bounds one attempt (default 10m): heartbeats keep a task alive
+	// while Do runs, so a call that hangs must be cut off here.
+	Timeout time.Duration
+	// Drain is how long in-flight tasks may run on after shutdown begins
+	// before they are handed back to the stream (default 20s).
+	Drain time.Duration
+	// Logger receives the stage's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (s *Stage[In, Out]) setDefaults(q *Queue) {
+	if s.Concurrency <= 0 {
+		s.Concurrency = 1
+	}
+	if s.MaxDeliver <= 0 {
+		s.MaxDeliver = q.cfg.MaxDeliver
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 10 * time.Minute
+	}
+	if s.Drain <= 0 {
+		s.Drain = 20 * time.Second
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Next == nil {
+		s.Next = func(In, Out) []Message { return nil }
+	}
+}
+
+// consumerName turns a stage name into a durable consumer name.
+func consumerName(stage string) string { return strings.ReplaceAll(stage, ".", "-") }
+
+type deliveryKey struct{}
+
+// Delivery is a task's delivery count, 1 on the first, as seen by Do.
+func Delivery(ctx context.Context) int {
+	n, _ := ctx.Value(deliveryKey{}).(int)
+	return n
+}
+
+// Run works on the stage's tasks until ctx is done, then stops fetching,
+// lets in-flight tasks finish for up to the stage's Drain time and hands
+// back those that do not.
+func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
+	s.setDefaults(q)
+	if s.Do == nil || s.Fail == nil || s.Name == "" {
+		return errors.New("queue: a stage needs a Name, Do and Fail")
+	}
+	name := consumerName(s.Name)
+	cons, err := q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "narrator " + s.Name + " workers",
+		FilterSubject: taskSubject + s.Name,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxDeliver:    s.MaxDeliver,
+		MaxAckPending: 10000,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
+	}
+	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name)}
+
+	// The last delivery of a task whose worker died is never seen by any
+	// worker: the server announces it instead, and the job is failed here.
+	sub, err := q.nc.QueueSubscribe(
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+TaskStream+"."+name,
+		"narrator-advisory-"+name,
+		func(m *nats.Msg) { r.exhausted(ctx, m.Data) })
+	if err != nil {
+		return fmt.Errorf("queue: stage %s advisories: %w", s.Name, err)
+	}
+	defer sub.Unsubscribe()
+
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(s.Drain, cancelWork)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	defer stopDrain()
+
+	var wg sync.WaitGroup
+	for range s.Concurrency {
+		wg.Go(func() { r.loop(ctx, work, cons) })
+	}
+	wg.Wait()
+	return nil
+}
+
+type runner[In, Out any] struct {
+	q   *Queue
+	s   Stage[In, Out]
+	log *slog.Logger
+}
+
+// loop fetches one task at a time, so a worker never holds tasks it has
+// not started: a killed worker delays only the task it was working on.
+func (r *runner[In, Out]) loop(ctx, work context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		msg, err := cons.Next(jetstream.FetchContext(fctx))
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				r.log.Warn("fetch task", "err", err)
+				select { // the server is away: do not spin
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		r.handle(work, msg)
+	}
+}
+
+func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
+	delivered := 1
+	if meta, err := msg.Metadata(); err == nil {
+		delivered = int(meta.NumDelivered)
+	}
+	var in In
+	if err := json.Unmarshal(msg.Data(), &in); err != nil {
+		r.log.Error("undecodable task dropped", "subject", msg.Subject(), "err", err)
+		r.settle(msg.TermWithReason("undecodable task: " + err.Error()))
+		return
+	}
+	log := r.log.With(taskAttrs(in)...)
+
+	out, err := r.do(context.WithValue(ctx, deliveryKey{}, delivered), msg, in)
+	if err == nil {
+		for _, m := range r.s.Next(in, out) {
+			if err = r.q.Publish(ctx, m); err != nil {
+				break
+			}
+		}
+	}
+	switch {
+	case err == nil:
+		r.settle(msg.DoubleAck(ctx))
+	case ctx.Err() != nil:
+		// Shutting down: hand the task back at once for another worker.
+		log.Info("task handed back on shutdown")
+		r.settle(msg.Nak())
+	case fault.IsPermanent(err) || delivered >= r.s.MaxDeliver:
+		if !fault.IsPermanent(err) {
+			err = fmt.Errorf("%w (gave up after %d attempts)", err, delivered)
+		}
+		log.Warn("task failed", "err", err, "attempt", delivered)
+		if ferr := r.s.Fail(ctx, in, err); ferr != nil {
+			log.Error("record failure", "err", ferr)
+			r.settle(msg.NakWithDelay(backoff(delivered)))
+			return
+		}
+		r.settle(msg.TermWithReason(truncate(err.Error(), 200)))
+	default:
+		delay := fault.RetryAfter(err)
+		if delay <= 0 {
+			delay = backoff(delivered)
+		}
+		log.Info("task will be retried", "err", err, "attempt", delivered, "delay", delay)
+		r.settle(msg.NakWithDelay(delay))
+	}
+}
+
+// do runs the stage function, telling the server the task is in progress
+// while it runs so that AckWait only catches workers that died.
+func (r *runner[In, Out]) do(ctx context.Context, msg jetstream.Msg, in In) (out Out, err error) {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(r.q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					r.log.Warn("progress heartbeat", "err", err)
+				}
+			}
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fault.Permanent(fmt.Errorf("%s: internal error: %v", r.s.Name, p))
+		}
+	}()
+	ctx, cancel := context.WithTimeoutCause(ctx, r.s.Timeout, fault.Retry(fmt.Errorf("%s: attempt timed out after %s", r.s.Name, r.s.Timeout), 0))
+	defer cancel()
+	out, err = r.s.Do(ctx, in)
+	if err != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
+	}
+	return out, err
+}
+
+// exhausted fails the job of a task whose last delivery went unanswered.
+func (r *runner[In, Out]) exhausted(ctx context.Context, data []byte) {
+	var adv struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries int    `json:"deliveries"`
+	}
+	if err := json.Unmarshal(data, &adv); err != nil || adv.StreamSeq == 0 {
+		return
+	}
+	raw, err := r.q.tasks.GetMsg(ctx, adv.StreamSeq)
+	if err != nil {
+		return // acked or removed meanwhile: nothing is lost
+	}
+	var in In
+	if err := json.Unmarshal(raw.Data, &in); err != nil {
+		return
+	}
+	err = fmt.Errorf("%s: no worker finished the task in %d deliveries (workers crashed or timed out)", r.s.Name, adv.Deliveries)
+	if ferr := r.s.Fail(ctx, in, err); ferr != nil {
+		r.log.Error("record failure", "err", ferr)
+		return
+	}
+	if err := r.q.tasks.DeleteMsg(ctx, adv.StreamSeq); err != nil {
+		r.log.Warn("delete exhausted task", "err", err)
+	}
+}
+
+func (r *runner[In, Out]) settle(err error) {
+	if err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+		r.log.Warn("acknowledge task", "err", err)
+	}
+}
+
+// backoff is the delay before delivery n+1: exponential from one second,
+// capped at a minute, with jitter so that retries do not arrive in step.
+func backoff(n int) time.Duration {
+	d := time.Second << min(max(n-1, 0), 6)
+	d = min(d, time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// taskAttrs returns the log attributes a task names about itself.
+func taskAttrs(in any) []any {
+	if a, ok := in.(interface{ LogAttrs() []any }); ok {
+		return a.LogAttrs()
+	}
+	return nil
+}
