@@ -65,13 +65,13 @@ func (t Timing) Duration() time.Duration {
 
 // Output is what a finished job published.
 type Output struct {
-	Key      string        `json:"key"`
-	URL      string        `json:"url"`
-	Bytes    int64         `json:"bytes"`
-	Duration time.Duration `json:"duration"`
-	SHA256   string        `json:"sha256"`
+	Key      string            `json:"key"`
+	URL      string            `json:"url"`
+	Bytes    int64             `json:"bytes"`
+	Duration time.Duration     `json:"duration"`
+	SHA256   string            `json:"sha256"`
 	Files    map[string]string `json:"files,omitempty"` // other published files by kind: "transcript", "chapters", "manifest"
-	Loudness float64       `json:"loudness_lufs,omitempty"`
+	Loudness float64           `json:"loudness_lufs,omitempty"`
 }
 
 // Job is one narration of one article, as kept in job state.
