@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/script"
+	"github.com/narrator-project/narrator/services/stitch"
+)
+
+func init() {
+	register(&command{Name: "mp3 inspect", Summary: "show an MP3's format, duration, loudness, tags, chapters and problems", Run: runMP3Inspect})
+	register(&command{Name: "mp3 join", Summary: "join MP3s without re-encoding, as the stitch stage does", Run: runMP3Join})
+}
+
+func runMP3Inspect(ctx context.Context, args []string, sio stdio) error {
+	fs := newFlags("mp3 inspect", "[--json] FILE", sio)
+	asJSON := fs.Bool("json", false, "print the analysis as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"want exactly one FILE"}
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	a, err := mp3.Analyze(ctx, f, mp3.Options{Decode: true, Tags: true})
+	if err != nil && !errors.Is(err, mp3.ErrNoFrames) {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(sio.Out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(a); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	printAnalysis(sio.Out, fs.Arg(0), a)
+	return err
+}
+
+func printAnalysis(w io.Writer, name string, a *mp3.Analysis) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("%s", name)
+	if a.Frames > 0 {
+		mode := "VBR"
+		if a.CBR {
+			mode = "CBR"
+		}
+		p("  format      %s, %s %d kbps", a.Format, mode, a.Bitrate/1000)
+		p("  frames      %d (%d bytes), %d samples", a.Frames, a.Bytes, a.Samples)
+		gapless := "no LAME tag: taken as 0"
+		if a.Gapless {
+			gapless = "from the LAME tag"
+		}
+		p("  duration    %s (delay %d, padding %d samples, %s)", a.Duration.Round(time.Millisecond), a.Delay, a.Padding, gapless)
+	}
+	if in := a.Info; in != nil {
+		line := fmt.Sprintf("%s: %d frames, %d bytes, TOC %v", in.Tag, in.Frames, in.Bytes, in.HasTOC)
+		if l := in.LAME; l != nil {
+			line += fmt.Sprintf("; LAME tag %q, tag CRC ok %v", l.Encoder, l.TagCRCValid)
+		}
+		p("  header      %s", line)
+	}
+	if a.Decoded {
+		p("  loudness    %.1f LUFS, peak %.1f dBFS", a.Loudness, dB(a.Peak))
+		p("  silence     leading %s, trailing %s, longest inside %s; end level %.1f dBFS",
+			a.LeadingSilence, a.TrailingSilence, a.LongestSilence, a.EndLevel)
+	}
+	for _, t := range a.Tags {
+		p("  tag         %s at %d, %d bytes", t.Kind, t.Offset, t.Size)
+		if t.Info == nil {
+			continue
+		}
+		keys := make([]string, 0, len(t.Info.Text))
+		for k := range t.Info.Text {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p("    %-9s %s", k, t.Info.Text[k])
+		}
+		for k, v := range t.Info.URLs {
+			p("    %-9s %s", k, v)
+		}
+		for _, pic := range t.Info.Pictures {
+			p("    APIC      %s, type %d, %d bytes", pic.MIME, pic.Type, pic.Size)
+		}
+		for _, c := range t.Info.Chapters {
+			p("    chapter   %s–%s %q (bytes %d–%d)", c.Start, c.End, c.Title, c.StartOffset, c.EndOffset)
+		}
+	}
+	if len(a.Problems) == 0 {
+		p("  problems    none")
+	}
+	for _, pr := range a.Problems {
+		p("  problem     %s", pr)
+	}
+}
+
+func dB(v float64) float64 {
+	if v <= 0 {
+		return mp3.Silent
+	}
+	return max(20*math.Log10(v), mp3.Silent)
+}
+
+func runMP3Join(ctx context.Context, args []string, sio stdio) error {
+	fs := newFlags("mp3 join", "[flags] -o OUT IN...", sio)
+	out := fs.String("o", "", "write the joined MP3 to `OUT` (required)")
+	pause := fs.Duration("pause", script.DefaultPauses.Paragraph, "silence between inputs")
+	target := fs.Float64("target", stitch.DefaultTarget, "loudness target in LUFS")
+	keep := fs.Bool("keep-loudness", false, "leave each input's loudness as it is")
+	title := fs.String("title", "", "title (TIT2)")
+	byline := fs.String("byline", "", "author (TPE1)")
+	publication := fs.String("publication", "", "publication (TPE1, TALB)")
+	url := fs.String("url", "", "article URL (WOAS)")
+	lang := fs.String("language", "", "language, BCP 47 (TLAN)")
+	cover := fs.String("cover", "", "cover image `FILE`, JPEG or PNG (APIC)")
+	chapters := fs.Bool("chapters", false, "make each input a chapter, titled by its file name")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"-o OUT is required"}
+	}
+	if fs.NArg() == 0 {
+		return usageError{"want at least one input file"}
+	}
+	meta := stitch.Metadata{Title: *title, Byline: *byline, Publication: *publication, URL: *url, Language: *lang}
+	if *cover != "" {
+		b, err := os.ReadFile(*cover)
+		if err != nil {
+			return err
+		}
+		meta.Cover = b
+	}
+	var inputs []stitch.Input
+	for i, path := range fs.Args() {
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		c := script.Chunk{Index: i}
+		if i > 0 {
+			c.Break = script.BreakParagraph
+		}
+		if *chapters {
+			c.Section = i
+			meta.Headings = append(meta.Headings, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
+		}
+		inputs = append(inputs, stitch.Input{Chunk: c, Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }})
+	}
+	cfg := stitch.Config{
+		Pauses:       script.Pauses{Paragraph: *pause, Title: *pause, Section: *pause},
+		Target:       *target,
+		KeepLoudness: *keep,
+		MusicCRC:     true,
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	res, err := stitch.Stitch(ctx, f, inputs, meta, cfg)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if res == nil {
+		_ = os.Remove(*out) // nothing usable was written
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(sio.Out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(res); jerr != nil {
+			return jerr
+		}
+	} else {
+		fmt.Fprintf(sio.Out, "%s: %s, %d bytes, %.1f LUFS, %d chapters\n", *out, res.Duration.Round(time.Millisecond), res.Bytes, res.Loudness, len(res.Chapters))
+		for _, r := range res.Report.Repairs {
+			fmt.Fprintf(sio.Err, "repaired input %d (%s): %s\n", r.Chunk, fs.Arg(r.Chunk), r.Problem)
+		}
+		fmt.Fprintf(sio.Out, "validation: %s\n", res.Report.Summary())
+	}
+	return err
+}

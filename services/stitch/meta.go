@@ -1,0 +1,100 @@
+package stitch
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/script"
+)
+
+// DefaultDisclosure is the AI disclosure written into every file.
+const DefaultDisclosure = "This audio is created with AI assistance"
+
+// Metadata is what the joined file's ID3v2.4 tag says.
+type Metadata struct {
+	Title       string
+	Byline      string // "By Jane Doe"
+	Publication string
+	Section     string // the publication's section, if any
+	Date        time.Time
+	Language    string // BCP 47
+	URL         string
+	Cover       []byte // JPEG or PNG
+	Provider    string // speech provider, model and voice, for the disclosure
+	Model       string
+	Voice       string
+	// Disclosure defaults to DefaultDisclosure.
+	Disclosure string
+	// Headings are the script's section headings by section index; they
+	// title the chapters.
+	Headings []string
+}
+
+// MetadataFromScript fills the fields a script knows.
+func MetadataFromScript(s script.Script) Metadata {
+	m := Metadata{
+		Title:       s.Title,
+		Byline:      s.Byline,
+		Publication: s.SiteName,
+		Date:        s.Published,
+		Language:    s.Language,
+		URL:         s.URL,
+	}
+	for _, sec := range s.Sections {
+		m.Headings = append(m.Headings, sec.Heading)
+	}
+	return m
+}
+
+func (m Metadata) tag(chapters []mp3.Chapter) mp3.Tag {
+	artist := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m.Byline), "By "))
+	if m.Publication != "" {
+		if artist != "" {
+			artist += " / "
+		}
+		artist += m.Publication
+	}
+	album := m.Section
+	if album == "" {
+		album = m.Publication
+	}
+	return mp3.Tag{
+		Title:      m.Title,
+		Artist:     artist,
+		Album:      album,
+		Date:       m.Date,
+		Language:   m.Language,
+		URL:        m.URL,
+		Cover:      m.Cover,
+		Disclosure: m.disclosure(),
+		Chapters:   chapters,
+	}
+}
+
+func (m Metadata) disclosure() string {
+	d := m.Disclosure
+	if d == "" {
+		d = DefaultDisclosure
+	}
+	var parts []string
+	for _, kv := range [][2]string{{"provider", m.Provider}, {"model", m.Model}, {"voice", m.Voice}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+": "+kv[1])
+		}
+	}
+	if len(parts) > 0 {
+		d = strings.TrimRight(d, ". ") + ". " + strings.Join(parts, "; ") + "."
+	}
+	return d
+}
+
+func dbToLinear(db float64) float64 { return math.Pow(10, db/20) }
+
+func linearToDB(v float64) float64 {
+	if v <= 0 {
+		return mp3.Silent
+	}
+	return max(20*math.Log10(v), mp3.Silent)
+}

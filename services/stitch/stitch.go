@@ -1,0 +1,264 @@
+package stitch
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/script"
+)
+
+// Input is one chunk to join, in order.
+type Input struct {
+	Chunk script.Chunk
+	// Open opens the chunk's MP3; it must yield the same bytes every time.
+	// Stitch opens each chunk once if Check is set, and twice (analyse,
+	// then copy) if not.
+	Open func(ctx context.Context) (io.ReadCloser, error)
+	// Check is the chunk's stored CheckChunk result, or nil.
+	Check *ChunkCheck
+}
+
+// Result describes a joined file.
+type Result struct {
+	Format   mp3.Format    `json:"format"`
+	Bytes    int64         `json:"bytes"`    // the file's length
+	Frames   int           `json:"frames"`   // audio frames, silent ones included, the Xing frame not
+	Samples  int64         `json:"samples"`  // playing samples per channel
+	Duration time.Duration `json:"duration"` // playing time
+	// Loudness is the integrated loudness of the file (LUFS), computed from
+	// the chunks' measured blocks and the gains applied; Peak the highest
+	// sample (dBFS).
+	Loudness float64       `json:"loudness"`
+	Peak     float64       `json:"peak"`
+	Delay    int           `json:"delay"`   // encoder delay stated in the LAME tag
+	Padding  int           `json:"padding"` // padding stated in the LAME tag
+	TagSize  int           `json:"tag_size"`
+	Chunks   []Span        `json:"chunks"`
+	Chapters []mp3.Chapter `json:"chapters"`
+	Report   Report        `json:"report"`
+}
+
+// Stitch joins inputs, in order, into one MP3 written to w, and validates
+// it. It returns an error wrapping ErrInvalid, with the result and its
+// report, when the file was written but failed validation; errors about the
+// chunks themselves (another format, a bit reservoir that crosses the
+// chunk's start, no audio) are permanent and name the chunk; errors opening
+// or reading a chunk are left unclassified, so a runner retries them. After
+// any error but ErrInvalid, what was written to w is incomplete.
+//
+// Memory is bounded by two 64 KiB buffers and the plan (a few hundred bytes
+// a chunk), whatever the length of the audio.
+func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg Config) (*Result, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fault.Permanent(err)
+	}
+	if len(inputs) == 0 {
+		return nil, fault.Permanent(ErrNoChunks)
+	}
+	checks, err := analyse(ctx, inputs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPlan(inputs, checks, meta, cfg)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.write(ctx, w, inputs, cfg.MusicCRC)
+	if err != nil {
+		return nil, err
+	}
+	res := p.result(checks)
+	res.Report = p.report(inputs, checks, out, res, cfg)
+	if !res.Report.OK {
+		return res, fault.Permanent(fmt.Errorf("%w: %s", ErrInvalid, res.Report.Summary()))
+	}
+	return res, nil
+}
+
+// analyse fills in the checks the inputs lack, several chunks at a time.
+func analyse(ctx context.Context, inputs []Input, cfg Config) ([]*ChunkCheck, error) {
+	checks := make([]*ChunkCheck, len(inputs))
+	errs := make([]error, len(inputs))
+	sem := make(chan struct{}, cfg.Parallel)
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		if in.Check != nil && in.Check.Analysis != nil {
+			checks[i] = in.Check
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			checks[i], errs[i] = checkInput(ctx, in, cfg)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("stitch: chunk %d: %w", i, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return checks, nil
+}
+
+func checkInput(ctx context.Context, in Input, cfg Config) (*ChunkCheck, error) {
+	rc, err := in.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	c, err := CheckChunk(ctx, rc, in.Chunk.Text, mp3.Format{}, cfg)
+	if errors.Is(err, ErrRejected) {
+		if c.Analysis.Frames == 0 {
+			return nil, fault.Permanent(fmt.Errorf("%w: %s", mp3.ErrNoFrames, c.Report.Summary()))
+		}
+		// A join mends what it can and reports the rest.
+		return c, nil
+	}
+	return c, err
+}
+
+// write streams the file: tag, Xing frame, then each chunk's frames with
+// its gain applied, after the silent frames of its pause. The bytes written
+// go through a Verifier too, so the report speaks for the file itself and
+// not only for the plan.
+func (p *plan) write(ctx context.Context, w io.Writer, inputs []Input, musicCRC bool) (*mp3.Verifier, error) {
+	v := &mp3.Verifier{}
+	wa, seekable := w.(io.WriterAt)
+	musicCRC = musicCRC && seekable
+	crc := uint16(0)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, v), mp3.BufferSize)
+	err := p.copyAll(ctx, bw, inputs, func(b []byte) {
+		if musicCRC {
+			crc = mp3.CRC16(crc, b)
+		}
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = v.Finish() // the report states what the verifier found
+	if musicCRC {
+		// The LAME tag states the audio's CRC before the audio it covers,
+		// so only an output that can be written at an offset gets it.
+		if err := mp3.SetMusicCRC(p.info, crc); err != nil {
+			return nil, fmt.Errorf("stitch: %w", err)
+		}
+		if _, err := wa.WriteAt(p.info, int64(len(p.tag))); err != nil {
+			return nil, fmt.Errorf("stitch: write music CRC: %w", err)
+		}
+	}
+	return v, nil
+}
+
+func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input, audio func([]byte)) error {
+	if _, err := w.Write(p.tag); err != nil {
+		return fmt.Errorf("stitch: write: %w", err)
+	}
+	if _, err := w.Write(p.info); err != nil {
+		return fmt.Errorf("stitch: write: %w", err)
+	}
+	s := mp3.NewScanner(nil)
+	for i, cp := range p.chunks {
+		for range cp.silent {
+			if _, err := w.Write(p.silence); err != nil {
+				return fmt.Errorf("stitch: write: %w", err)
+			}
+			audio(p.silence)
+		}
+		if err := p.copyChunk(ctx, w, s, i, inputs[i], cp, audio); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int, in Input, cp chunkPlan, audio func([]byte)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rc, err := in.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("stitch: open chunk %d: %w", i, err)
+	}
+	defer rc.Close()
+	s.Reset(rc)
+	frames, n := 0, int64(0)
+	for s.Scan() {
+		it := s.Item()
+		if it.Kind != mp3.KindFrame {
+			continue // tags, header frames, junk and cut frames stay behind
+		}
+		if it.Header.Format() != p.format {
+			return fault.Permanent(fmt.Errorf("stitch: chunk %d: a frame of %s at byte %d in a %s join", i, it.Header.Format(), it.Offset, p.format))
+		}
+		if frames == 0 && mp3.MainDataBegin(it.Header, it.Data) != 0 {
+			return fault.Permanent(fmt.Errorf("stitch: chunk %d: first frame needs bit reservoir from before the chunk", i))
+		}
+		if cp.gain != 0 {
+			if _, err := mp3.AdjustGain(it.Header, it.Data, cp.gain); err != nil {
+				return fmt.Errorf("stitch: chunk %d: %w", i, err)
+			}
+		}
+		if _, err := w.Write(it.Data); err != nil {
+			return fmt.Errorf("stitch: write: %w", err)
+		}
+		audio(it.Data)
+		frames++
+		n += it.Size
+		if frames%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.Err(); err != nil {
+		return fmt.Errorf("stitch: read chunk %d: %w", i, err)
+	}
+	if frames != cp.a.Frames || n != cp.a.Bytes {
+		return fmt.Errorf("stitch: chunk %d has %d frames in %d bytes, its analysis says %d in %d: the analysis is not of these bytes",
+			i, frames, n, cp.a.Frames, cp.a.Bytes)
+	}
+	return nil
+}
+
+func (p *plan) result(checks []*ChunkCheck) *Result {
+	r := &Result{
+		Format:   p.format,
+		Bytes:    int64(len(p.tag)+len(p.info)) + p.bytes,
+		Frames:   p.frames,
+		Samples:  p.samples,
+		Duration: p.format.Duration(p.samples),
+		Delay:    p.delay,
+		Padding:  p.padding,
+		TagSize:  len(p.tag),
+		Chunks:   p.spans,
+		Chapters: p.chaps,
+		Loudness: mp3.Silent,
+		Peak:     mp3.Silent,
+	}
+	var h mp3.Histogram
+	peak := 0.0
+	for i, cp := range p.chunks {
+		g := float64(cp.gain) * mp3.GainStepDB
+		h.Merge(checks[i].Analysis.Blocks, g)
+		peak = max(peak, checks[i].Analysis.Peak*math.Pow(10, g/20))
+	}
+	if h.Blocks() > 0 {
+		r.Loudness = h.Integrated()
+	}
+	r.Peak = linearToDB(peak)
+	return r
+}
