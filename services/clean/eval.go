@@ -1,0 +1,228 @@
+package clean
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/narrator-project/narrator/services/script"
+)
+
+// ExtractionScore is the result of the article-extraction benchmark's own
+// scoring: token 4-shingle overlap between extracted and reference text,
+// averaged over pages so that every page weighs the same.
+type ExtractionScore struct {
+	Pages     int           // pages scored
+	Failed    int           // pages where extraction returned an error (scored as empty)
+	Precision float64       // mean TP/(TP+FP) over pages with a prediction
+	Recall    float64       // mean TP/(TP+FN) over pages with a reference
+	F1        float64       // 2PR/(P+R) of the two means
+	Elapsed   time.Duration // total extraction time, scoring excluded
+}
+
+// PagesPerSecond returns the extraction throughput.
+func (s ExtractionScore) PagesPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Pages) / s.Elapsed.Seconds()
+}
+
+// PageScore is one page's TP, FP and FN shingle counts scaled to sum to 1.
+type PageScore struct {
+	TP, FP, FN float64
+}
+
+// wordRE matches what Python's re module calls \w+ on str: letters,
+// digits (of any script) and underscore. Combining marks are not word
+// characters there, so they are not here either.
+var wordRE = regexp.MustCompile(`[\p{L}\p{N}_]+`)
+
+// shingles counts the overlapping 4-token shingles of a text; a text of
+// one to three tokens is a single shingle, an empty one has none.
+func shingles(text string) map[string]int {
+	tokens := wordRE.FindAllString(text, -1)
+	const n = 4
+	out := map[string]int{}
+	if len(tokens) == 0 {
+		return out
+	}
+	for i := 0; i < max(1, len(tokens)-n+1); i++ {
+		out[strings.Join(tokens[i:min(i+n, len(tokens))], "\x00")]++
+	}
+	return out
+}
+
+// ScorePage compares an extracted text with the reference text the way
+// the benchmark does.
+func ScorePage(predicted, truth string) PageScore {
+	p, t := shingles(predicted), shingles(truth)
+	var s PageScore
+	for k, pc := range p {
+		tc := t[k]
+		s.TP += float64(min(pc, tc))
+		s.FP += float64(max(0, pc-tc))
+	}
+	for k, tc := range t {
+		s.FN += float64(max(0, tc-p[k]))
+	}
+	if sum := s.TP + s.FP + s.FN; sum > 0 {
+		s.TP, s.FP, s.FN = s.TP/sum, s.FP/sum, s.FN/sum
+	}
+	return s
+}
+
+// Aggregate turns per-page scores into the benchmark's precision, recall
+// and F1.
+func Aggregate(pages []PageScore) (precision, recall, f1 float64) {
+	var ps, rs []float64
+	for _, s := range pages {
+		if s.FP == 0 && s.FN == 0 {
+			ps, rs = append(ps, 1), append(rs, 1)
+			continue
+		}
+		if s.TP+s.FP > 0 {
+			ps = append(ps, s.TP/(s.TP+s.FP))
+		}
+		if s.TP+s.FN > 0 {
+			rs = append(rs, s.TP/(s.TP+s.FN))
+		}
+	}
+	precision, recall = mean(ps), mean(rs)
+	if precision+recall > 0 {
+		f1 = 2 * precision * recall / (precision + recall)
+	}
+	return precision, recall, f1
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// BenchmarkPage is one page of the article-extraction benchmark.
+type BenchmarkPage struct {
+	ID    string
+	URL   string
+	HTML  []byte
+	Truth string
+}
+
+// ErrNoCorpus is returned when an evaluation corpus is not where it was
+// looked for.
+var ErrNoCorpus = errors.New("clean: evaluation corpus not found")
+
+// LoadBenchmark reads the article-extraction benchmark from dir (the
+// folder holding ground-truth.json and html/), in id order.
+func LoadBenchmark(dir string) ([]BenchmarkPage, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "ground-truth.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoCorpus, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("clean: read benchmark: %w", err)
+	}
+	var truth map[string]struct {
+		ArticleBody string `json:"articleBody"`
+		URL         string `json:"url"`
+	}
+	if err := json.Unmarshal(raw, &truth); err != nil {
+		return nil, fmt.Errorf("clean: parse ground truth: %w", err)
+	}
+	ids := make([]string, 0, len(truth))
+	for id := range truth {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	pages := make([]BenchmarkPage, 0, len(ids))
+	for _, id := range ids {
+		body, err := readGzip(filepath.Join(dir, "html", id+".html.gz"))
+		if err != nil {
+			return nil, fmt.Errorf("clean: read benchmark page %s: %w", id, err)
+		}
+		pages = append(pages, BenchmarkPage{ID: id, URL: truth[id].URL, HTML: body, Truth: truth[id].ArticleBody})
+	}
+	return pages, nil
+}
+
+func readGzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
+
+// Extractor returns the article text of one page, as scored by the
+// benchmark.
+type Extractor func(ctx context.Context, page BenchmarkPage) (string, error)
+
+// Evaluate runs extract on every page and scores the results. A page whose
+// extraction fails is scored as an empty prediction, as the benchmark does.
+func Evaluate(ctx context.Context, pages []BenchmarkPage, extract Extractor) (ExtractionScore, []PageScore, error) {
+	scores := make([]PageScore, len(pages))
+	var res ExtractionScore
+	for i, p := range pages {
+		if err := ctx.Err(); err != nil {
+			return res, nil, err
+		}
+		start := time.Now()
+		text, err := extract(ctx, p)
+		res.Elapsed += time.Since(start)
+		if err != nil {
+			res.Failed++
+			text = ""
+		}
+		scores[i] = ScorePage(text, p.Truth)
+	}
+	res.Pages = len(pages)
+	res.Precision, res.Recall, res.F1 = Aggregate(scores)
+	return res, scores, nil
+}
+
+// ScriptText is the text of a script as the benchmark scores it: the body
+// in reading order with its headings, without title, standfirst and
+// byline, which the benchmark's reference texts leave out.
+func ScriptText(s script.Script) string {
+	var parts []string
+	for _, sec := range s.Sections {
+		if sec.Heading != "" {
+			parts = append(parts, sec.Heading)
+		}
+		for _, b := range sec.Blocks {
+			parts = append(parts, b.Text)
+		}
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// Extract returns an Extractor that cleans each page with c.
+func (c *Cleaner) Extract() Extractor {
+	return func(ctx context.Context, p BenchmarkPage) (string, error) {
+		s, err := c.Clean(ctx, Input{Body: p.HTML, ContentType: "text/html", URL: p.URL})
+		if err != nil {
+			return "", err
+		}
+		return ScriptText(s), nil
+	}
+}
