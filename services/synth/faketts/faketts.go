@@ -1,0 +1,270 @@
+// Package faketts is a fake of OpenAI's speech endpoint that speaks its wire
+// protocol: POST /v1/audio/speech with the real JSON fields and bearer
+// auth, OpenAI's error JSON and status codes, rate-limit headers, a latency
+// model, injected faults, and real MP3 audio in OpenAI's format (24 kHz mono
+// MPEG-2 Layer III at 160 kbit/s, no Xing frame). Tests and benchmarks use
+// it in-process; `narrator fake-tts` runs it for other processes, which read
+// its request log at GET /_log.
+package faketts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/narrator-project/narrator/services/synth/internal/tone"
+)
+
+// Defaults of the latency and audio models, from OpenAI's tts-1: about 46 s
+// to synthesize 4,096 characters, and about 15 characters of speech a second.
+const (
+	DefaultLatencyPerChar = 11 * time.Millisecond
+	DefaultCharsPerSecond = 15.0
+	DefaultMaxChars       = 4096
+)
+
+// Config sets the fake's limits, latency and faults. The zero value is a
+// fake with OpenAI's limits and latency, no auth check and no faults.
+type Config struct {
+	// APIKey is the bearer token requests must carry; empty accepts any
+	// request, as many OpenAI-compatible servers do.
+	APIKey   string
+	MaxChars int      // input limit in characters; default 4096
+	Models   []string // default tts-1, tts-1-hd, gpt-4o-mini-tts (and its dated snapshot)
+	Voices   []string // default OpenAI's voices
+
+	// LatencyPerChar is the synthesis time per input character before the
+	// response starts; zero means DefaultLatencyPerChar, negative none.
+	LatencyPerChar time.Duration
+	BaseLatency    time.Duration // added to every successful request
+	CharsPerSecond float64       // speech rate of the audio at speed 1; default 15
+
+	// RPM and CharsPerMinute are token buckets that refill continuously
+	// over RateWindow (default a minute); zero means unlimited. Requests
+	// beyond them get 429 with Retry-After and x-ratelimit-* headers.
+	RPM            int
+	CharsPerMinute int
+	RateWindow     time.Duration
+
+	Faults     Faults        // random faults, as fractions of requests
+	Script     map[int]Fault // faults by request number (the first is 1); they take precedence
+	Seed       uint64        // seeds the random faults
+	RetryAfter time.Duration // Retry-After of injected 429s; default 1s
+}
+
+// Faults are the fractions of speech requests that fail each way.
+type Faults struct {
+	Server5xx float64 // 500 with OpenAI's server_error body
+	RateLimit float64 // 429 with Retry-After
+	Truncate  float64 // 200 whose MP3 is cut mid-frame
+	Reset     float64 // the connection drops halfway through the body
+	Hang      float64 // no response until the client gives up
+}
+
+// Fault is one way a request fails.
+type Fault string
+
+// Faults a test can script per request.
+const (
+	NoFault   Fault = ""
+	Fail500   Fault = "500"      // internal server error
+	Fail502   Fault = "502"      // bad gateway, HTML body as from a proxy
+	Fail503   Fault = "503"      // overloaded
+	RateLimit Fault = "429"      // rate limited, with Retry-After
+	Truncate  Fault = "truncate" // 200, MP3 cut mid-frame
+	Reset     Fault = "reset"    // connection dropped mid-body
+	Hang      Fault = "hang"     // never answers
+	Garbage   Fault = "garbage"  // 200 with a body that is not MP3
+	Short     Fault = "short"    // 200 with valid MP3 far too short for the text
+	Quota     Fault = "quota"    // 429 insufficient_quota: the account is out of credit
+)
+
+func (c *Config) setDefaults() {
+	if c.MaxChars == 0 {
+		c.MaxChars = DefaultMaxChars
+	}
+	if len(c.Models) == 0 {
+		c.Models = []string{"tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15"}
+	}
+	if len(c.Voices) == 0 {
+		c.Voices = []string{"alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer", "verse"}
+	}
+	if c.LatencyPerChar == 0 {
+		c.LatencyPerChar = DefaultLatencyPerChar
+	}
+	if c.LatencyPerChar < 0 {
+		c.LatencyPerChar = 0
+	}
+	if c.CharsPerSecond == 0 {
+		c.CharsPerSecond = DefaultCharsPerSecond
+	}
+	if c.RateWindow == 0 {
+		c.RateWindow = time.Minute
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = time.Second
+	}
+}
+
+// Validate reports settings the fake cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxChars < 1 || c.CharsPerSecond <= 0 || c.RPM < 0 || c.CharsPerMinute < 0 || c.RateWindow < 0 || c.BaseLatency < 0 {
+		errs = append(errs, errors.New("limits, rates and latencies must not be negative"))
+	}
+	f := c.Faults
+	for _, p := range []float64{f.Server5xx, f.RateLimit, f.Truncate, f.Reset, f.Hang} {
+		if p < 0 || p > 1 {
+			errs = append(errs, fmt.Errorf("fault fraction %v is outside 0 to 1", p))
+		}
+	}
+	if s := f.Server5xx + f.RateLimit + f.Truncate + f.Reset + f.Hang; s > 1 {
+		errs = append(errs, fmt.Errorf("fault fractions add up to %v, more than 1", s))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("faketts: %w", err)
+	}
+	return nil
+}
+
+// Server is the fake. It is an http.Handler; Start and Serve run it.
+type Server struct {
+	cfg     Config
+	gen     *tone.Generator
+	closing chan struct{}
+	once    sync.Once
+
+	mu       sync.Mutex
+	n        int
+	log      []*Entry
+	rng      *rand.Rand
+	requests *bucket
+	chars    *bucket
+
+	url string
+}
+
+// New returns a fake with cfg. It needs the lame encoder to make its audio.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := tone.Available(); err != nil {
+		return nil, fmt.Errorf("faketts: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		gen:     tone.Shared(24000, 160),
+		closing: make(chan struct{}),
+		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x6f70656e6169)),
+	}
+	if cfg.RPM > 0 {
+		s.requests = newBucket(cfg.RPM, cfg.RateWindow)
+	}
+	if cfg.CharsPerMinute > 0 {
+		s.chars = newBucket(cfg.CharsPerMinute, cfg.RateWindow)
+	}
+	return s, nil
+}
+
+// Start runs a fake on a random local port until the test ends and
+// returns it; its URL is the base URL for OPENAI_BASE_URL.
+func Start(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	s.url = ts.URL + "/v1"
+	tb.Cleanup(func() {
+		s.Close() // releases hanging handlers, which ts.Close waits for
+		ts.Close()
+	})
+	return s
+}
+
+// Serve answers on ln until ctx ends, then shuts down, dropping hanging
+// requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.url = "http://" + ln.Addr().String() + "/v1"
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("faketts: %w", err)
+	case <-ctx.Done():
+	}
+	s.Close()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("faketts: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("faketts: %w", err)
+	}
+	return nil
+}
+
+// URL returns the base URL clients use, ending in /v1, once the server
+// runs (Start or Serve).
+func (s *Server) URL() string { return s.url }
+
+// Close releases requests that hang; it does not stop a listener.
+func (s *Server) Close() { s.once.Do(func() { close(s.closing) }) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/v1/audio/speech" && r.Method == http.MethodPost:
+		s.speech(w, r)
+	case r.URL.Path == "/_log" && r.Method == http.MethodGet:
+		s.serveLog(w, r)
+	case r.URL.Path == "/_log" && r.Method == http.MethodDelete:
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeError(w, http.StatusNotFound, apiError{
+			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path),
+			Type:    "invalid_request_error",
+		})
+	}
+}
+
+// fault picks the fault for request n: scripted, else random.
+func (s *Server) fault(n int) Fault {
+	if f, ok := s.cfg.Script[n]; ok {
+		return f
+	}
+	f := s.cfg.Faults
+	s.mu.Lock()
+	p := s.rng.Float64()
+	s.mu.Unlock()
+	for _, c := range []struct {
+		p float64
+		f Fault
+	}{{f.Server5xx, Fail500}, {f.RateLimit, RateLimit}, {f.Truncate, Truncate}, {f.Reset, Reset}, {f.Hang, Hang}} {
+		if p < c.p {
+			return c.f
+		}
+		p -= c.p
+	}
+	return NoFault
+}
+
+// trimV1 returns the server root of a base URL ending in /v1.
+func trimV1(base string) string {
+	return strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
+}
