@@ -85,8 +85,10 @@ type Job struct {
 	Stage       string            `json:"stage"`
 	Title       string            `json:"title,omitempty"`
 	Chunks      int               `json:"chunks"`
+	Lexicon     string            `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
 	Chars       int               `json:"chars"`
 	BilledChars int               `json:"billed_chars"`
+	Estimate    int               `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
 	Timings     map[string]Timing `json:"timings,omitempty"`
 	Error       string            `json:"error,omitempty"`
 	FailedStage string            `json:"failed_stage,omitempty"`
@@ -294,4 +296,58 @@ func (s *Jobs) List(ctx context.Context) ([]Job, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// usageKey names a billing counter: what was billed on a UTC day, per
+// provider ("provider.openai") or per publication ("publication.daily-news").
+func usageKey(day time.Time, counter string) string {
+	return "usage." + day.UTC().Format("2006-01-02") + "." + counter
+}
+
+// AddUsage adds n billed characters to the day's counters, with
+// compare-and-swap so that concurrent workers never lose an increment.
+func (s *Jobs) AddUsage(ctx context.Context, day time.Time, n int, counters ...string) error {
+	for _, c := range counters {
+		key := usageKey(day, c)
+		for attempt := 0; ; attempt++ {
+			cur, rev, err := s.usage(ctx, key)
+			if err != nil {
+				return err
+			}
+			val := []byte(strconv.Itoa(cur + n))
+			if rev == 0 {
+				_, err = s.kv.Create(ctx, key, val)
+			} else {
+				_, err = s.kv.Update(ctx, key, val, rev)
+			}
+			if err == nil {
+				break
+			}
+			if !isWrongRevision(err) || attempt > 100 {
+				return fmt.Errorf("queue: usage %s: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Usage returns the characters billed on a UTC day to a counter.
+func (s *Jobs) Usage(ctx context.Context, day time.Time, counter string) (int, error) {
+	n, _, err := s.usage(ctx, usageKey(day, counter))
+	return n, err
+}
+
+func (s *Jobs) usage(ctx context.Context, key string) (int, uint64, error) {
+	e, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue: usage %s: %w", key, err)
+	}
+	n, err := strconv.Atoi(string(e.Value()))
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue: usage %s: %w", key, err)
+	}
+	return n, e.Revision(), nil
 }

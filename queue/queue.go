@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -23,6 +24,7 @@ const (
 	JobsBucket   = "narrator-jobs"
 	BlobsBucket  = "narrator-blobs"
 	AudioBucket  = "narrator-audio"
+	LexBucket    = "narrator-lexicons"
 	taskSubject  = "narrator.task."
 	eventSubject = "narrator.event."
 )
@@ -84,16 +86,18 @@ func (c *Config) Validate() error {
 
 // Queue is a connection to NATS with narrator's streams and buckets in place.
 type Queue struct {
-	cfg    Config
-	srv    *server.Server // nil when connected to NATS_URL
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	tasks  jetstream.Stream
-	events jetstream.Stream
-	jobs   jetstream.KeyValue
-	blobs  jetstream.ObjectStore
-	audio  jetstream.ObjectStore
-	closed chan struct{} // closed when the connection is closed
+	cfg      Config
+	srv      *server.Server // nil when connected to NATS_URL
+	lock     *os.File       // the embedded server's data directory lock
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	tasks    jetstream.Stream
+	events   jetstream.Stream
+	jobs     jetstream.KeyValue
+	lexicons jetstream.KeyValue
+	blobs    jetstream.ObjectStore
+	audio    jetstream.ObjectStore
+	closed   chan struct{} // closed when the connection is closed
 }
 
 // Open connects to NATS (starting the embedded server when no URL is set)
@@ -112,11 +116,11 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	url := cfg.URL
 	if url == "" {
-		srv, err := startEmbedded(cfg.DataDir, cfg.Listen)
+		srv, lock, err := startEmbedded(cfg.DataDir, cfg.Listen)
 		if err != nil {
 			return nil, err
 		}
-		q.srv = srv
+		q.srv, q.lock = srv, lock
 		opts = append(opts, nats.InProcessServer(srv))
 	}
 	nc, err := nats.Connect(url, opts...)
@@ -174,6 +178,16 @@ func (q *Queue) declare(ctx context.Context) error {
 	})
 	if err != nil {
 		return q.declareErr("key-value bucket "+JobsBucket, err)
+	}
+	q.lexicons, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      LexBucket,
+		Description: "narrator pronunciation lexicons, one per publication",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     10,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+LexBucket, err)
 	}
 	q.blobs, err = q.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,
@@ -247,6 +261,9 @@ func (q *Queue) Close() error {
 	if q.srv != nil {
 		q.srv.Shutdown()
 		q.srv.WaitForShutdown()
+	}
+	if q.lock != nil {
+		q.lock.Close()
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,5 +279,89 @@ func TestTaskOfDeadWorkersFailsTheJob(t *testing.T) {
 			t.Fatalf("%d tasks left in the stream after the failure was recorded", info.State.Msgs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHaltStopsTheStage(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	var calls atomic.Int32
+	failed := make(chan string, 4)
+	runStage(t, q, Stage[task, int]{
+		Name:        "halting",
+		Concurrency: 1,
+		Do: func(ctx context.Context, in task) (int, error) {
+			calls.Add(1)
+			return 0, fault.Halt(errors.New("provider refused the credentials"))
+		},
+		Fail: func(ctx context.Context, in task, err error) error {
+			failed <- in.ID
+			return nil
+		},
+	})
+	for _, id := range []string{"first", "second", "third"} {
+		if err := q.Publish(ctx, Message{Stage: "halting", ID: id, Data: task{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case id := <-failed:
+		if id != "first" {
+			t.Errorf("failed %s first", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first task was not failed")
+	}
+	// The other tasks wait in the stream for a worker with a working
+	// configuration instead of failing one after another.
+	cons, err := q.js.Consumer(ctx, TaskStream, "halting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending == 0 && info.NumPending == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer: %d pending, %d unacked; want 2 waiting", info.NumPending, info.NumAckPending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the halted stage ran %d tasks, want 1", n)
+	}
+	select {
+	case id := <-failed:
+		t.Errorf("task %s failed after the stage halted", id)
+	default:
+	}
+}
+
+func TestUsageCountsEveryIncrement(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	jobs := q.Jobs()
+	day := time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if err := jobs.AddUsage(ctx, day, 100, "provider.openai", "publication.daily"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range []string{"provider.openai", "publication.daily"} {
+		n, err := jobs.Usage(ctx, day, c)
+		if err != nil || n != 1000 {
+			t.Errorf("%s: %d, %v; want 1000", c, n, err)
+		}
+	}
+	if n, err := jobs.Usage(ctx, day.Add(2*time.Hour), "provider.openai"); err != nil || n != 0 {
+		t.Errorf("the next day starts at %d, %v", n, err)
 	}
 }

@@ -47,14 +47,19 @@ type Stage[In, Out any] struct {
 	Name string
 	// Do does the work. Its error decides what happens to the task: nil acks
 	// it after Next's messages are published; a fault.Permanent error fails the
-	// job at once; any other error retries after fault.RetryAfter or backoff,
-	// and fails the job when the task's deliveries run out.
+	// job at once; a fault.Halt error also stops this process taking the
+	// stage's tasks until it restarts; any other error retries after
+	// fault.RetryAfter or backoff, and fails the job when the task's
+	// deliveries run out.
 	Do func(ctx context.Context, in In) (Out, error)
 	// Next returns the tasks that follow a success; may be nil.
 	Next func(in In, out Out) []Message
 	// Fail records that the task failed for good, so its job ends failed with
 	// the reason. If it returns an error the task is kept for a retry.
 	Fail func(ctx context.Context, in In, err error) error
+	// Retrying, when set, hears of each attempt that failed and will be
+	// retried, for progress reports.
+	Retrying func(ctx context.Context, in In, err error, delay time.Duration)
 	// Concurrency is how many tasks this process works on at once (default 1).
 	Concurrency int
 	// MaxDeliver overrides the queue's deliveries per task for this stage.
@@ -122,7 +127,7 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	if err != nil {
 		return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
 	}
-	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name)}
+	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name), halted: make(chan struct{})}
 
 	// The last delivery of a task whose worker died is never seen by any
 	// worker: the server announces it instead, and the job is failed here.
@@ -152,15 +157,22 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 }
 
 type runner[In, Out any] struct {
-	q   *Queue
-	s   Stage[In, Out]
-	log *slog.Logger
+	q      *Queue
+	s      Stage[In, Out]
+	log    *slog.Logger
+	halt   sync.Once
+	halted chan struct{} // closed when the stage stops taking work
 }
 
 // loop fetches one task at a time, so a worker never holds tasks it has
 // not started: a killed worker delays only the task it was working on.
 func (r *runner[In, Out]) loop(ctx, work context.Context, cons jetstream.Consumer) {
 	for ctx.Err() == nil {
+		select {
+		case <-r.halted:
+			return
+		default:
+		}
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		msg, err := cons.Next(jetstream.FetchContext(fctx))
 		cancel()
@@ -217,6 +229,12 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 		r.settle(msg.TermWithReason(truncate(err.Error(), 200)))
+		if fault.IsHalt(err) {
+			r.halt.Do(func() {
+				log.Error("stage stopped taking work until an operator fixes the configuration and restarts this process", "err", err)
+				close(r.halted)
+			})
+		}
 	default:
 		delay := fault.RetryAfter(err)
 		if delay <= 0 {
@@ -224,6 +242,9 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		log.Info("task will be retried", "err", err, "attempt", delivered, "delay", delay)
 		r.settle(msg.NakWithDelay(delay))
+		if r.s.Retrying != nil {
+			r.s.Retrying(ctx, in, err, delay)
+		}
 	}
 }
 

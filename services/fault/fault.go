@@ -14,6 +14,13 @@ func (e permanent) Error() string   { return e.err.Error() }
 func (e permanent) Unwrap() error   { return e.err }
 func (e permanent) Permanent() bool { return true }
 
+type halt struct{ err error }
+
+func (e halt) Error() string   { return e.err.Error() }
+func (e halt) Unwrap() error   { return e.err }
+func (e halt) Permanent() bool { return true }
+func (e halt) Halt() bool      { return true }
+
 type retry struct {
 	err   error
 	after time.Duration
@@ -30,6 +37,22 @@ func Permanent(err error) error {
 		return nil
 	}
 	return permanent{err}
+}
+
+// Halt marks err as one only an operator can fix (credentials refused, a
+// spent quota): it is permanent for the task, and the stage stops taking
+// work rather than failing every job in the queue the same way.
+func Halt(err error) error {
+	if err == nil {
+		return nil
+	}
+	return halt{err}
+}
+
+// IsHalt reports whether err, or an error it wraps, calls for an operator.
+func IsHalt(err error) bool {
+	var h interface{ Halt() bool }
+	return errors.As(err, &h) && h.Halt()
 }
 
 // Retry marks err as temporary, to be retried no sooner than after (zero:
