@@ -1,6 +1,7 @@
 // Package ingest fetches articles by URL with the limits a server that
-// fetches on a stranger's behalf needs: time, size, redirects and content
-// types.
+// fetches on a stranger's behalf needs: time, size, redirects, content
+// types, and a guard that keeps it away from private and internal
+// addresses (ssrf.go).
 package ingest
 
 import (
@@ -30,10 +31,15 @@ type Config struct {
 	MaxBytes     int64         // body size limit (default 10 MiB)
 	MaxRedirects int           // default 5
 	UserAgent    string
-	// Transport makes the connections; nil: http.DefaultTransport's settings.
+	// Guard refuses private, loopback, link-local and metadata addresses
+	// unless allow-listed; nil: a guard that allows only public addresses.
+	Guard *Guard
+	// Transport makes the connections; nil: the guard's transport. A
+	// transport given here makes its own connections, so the guard can vet
+	// only the URLs (the first and each redirect), not the connections.
 	Transport http.RoundTripper
 	// CheckRedirect, when set, vets every redirect target before it is
-	// followed (an SSRF guard hooks in here).
+	// followed, after the guard.
 	CheckRedirect func(u *url.URL) error
 }
 
@@ -46,6 +52,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRedirects == 0 {
 		c.MaxRedirects = 5
+	}
+	if c.Guard == nil {
+		c.Guard = MustGuard(GuardConfig{})
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = "narrator/1 (+https://github.com/narrator-project/narrator)"
@@ -70,7 +79,7 @@ func New(cfg Config) *Fetcher {
 	cfg.setDefaults()
 	tr := cfg.Transport
 	if tr == nil {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
+		tr = cfg.Guard.Transport()
 	}
 	c := &http.Client{
 		Transport: tr,
@@ -79,7 +88,7 @@ func New(cfg Config) *Fetcher {
 			if len(via) > cfg.MaxRedirects {
 				return fmt.Errorf("%w: more than %d redirects", ErrURL, cfg.MaxRedirects)
 			}
-			if err := checkScheme(req.URL); err != nil {
+			if err := cfg.Guard.CheckURL(req.Context(), req.URL); err != nil {
 				return err
 			}
 			if cfg.CheckRedirect != nil {
@@ -107,6 +116,12 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 	}
 	if err := checkScheme(u); err != nil {
 		return Page{}, fault.Permanent(err)
+	}
+	if err := f.cfg.Guard.CheckURL(ctx, u); err != nil {
+		if errors.Is(err, ErrBlocked) {
+			return Page{}, fault.Permanent(err)
+		}
+		return Page{}, fault.Retry(err, 0) // a failed DNS lookup may succeed later
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

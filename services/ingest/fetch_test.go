@@ -30,7 +30,8 @@ func TestFetch(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	f := New(Config{MaxBytes: 1024})
+	// The test server is on loopback, which only an allow-list opens.
+	f := New(Config{MaxBytes: 1024, Guard: MustGuard(GuardConfig{Allow: []string{"127.0.0.1"}})})
 
 	page, err := f.Fetch(context.Background(), srv.URL+"/moved")
 	if err != nil {

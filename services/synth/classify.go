@@ -16,7 +16,7 @@ import (
 
 // ErrQuota: the account's quota or billing limit is exhausted (OpenAI's
 // 429 insufficient_quota). Like ErrAuth, only an operator can fix it.
-var ErrQuota = errors.New("synth: provider quota exhausted")
+var ErrQuota = errors.New("provider quota exhausted")
 
 // NeedsOperator reports whether err is one that no retry can fix until
 // someone changes the configuration or the account (bad credentials, quota

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -21,8 +21,9 @@ import (
 // LocalModel is the only model of the local engine.
 const LocalModel = "espeak-ng"
 
-// LocalConfig configures the local engine: espeak-ng speech piped into
-// lame, encoded to OpenAI's format so its chunks join like OpenAI's.
+// LocalConfig configures the local engine: espeak-ng speech, leveled to
+// a TTS service's loudness and encoded by lame to OpenAI's format, so its
+// chunks join like OpenAI's.
 type LocalConfig struct {
 	Espeak          string            // espeak-ng executable; default "espeak-ng" from PATH
 	Lame            string            // lame executable; default "lame" from PATH
@@ -199,59 +200,47 @@ func (l *Local) wpm(speed float64) int {
 }
 
 // Synthesize implements Provider. The text goes to espeak-ng on stdin,
-// never through a shell or an argument; both processes are killed when
-// ctx ends.
+// never through a shell or an argument; its speech is leveled in Go (see
+// level.go) and encoded by lame. Both processes are killed when ctx ends.
 func (l *Local) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	req, err := l.Resolve(req)
 	if err != nil {
 		return nil, err
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fault.Retry(fmt.Errorf("synth: local: pipe: %w", err), 0)
-	}
-	espeak := exec.CommandContext(ctx, l.espeak,
+	speech, err := l.run(ctx, "espeak-ng", exec.CommandContext(ctx, l.espeak,
 		"-b", "1", // UTF-8 input
-		"-z", // no pause at the end: the stitcher adds the pause between chunks
-		"-v", req.Voice, "-s", strconv.Itoa(l.wpm(req.Speed)), "--stdin", "--stdout")
-	espeak.Stdin = strings.NewReader(req.Text)
-	espeak.Stdout = w
-	var espeakErr, lameErr tail
-	espeak.Stderr = &espeakErr
+		"-z", // no pause at the end: level.go adds a short one, the stitcher the rest
+		"-v", req.Voice, "-s", strconv.Itoa(l.wpm(req.Speed)), "--stdin", "--stdout"), strings.NewReader(req.Text))
+	if err != nil {
+		return nil, err
+	}
+	p, err := readWAV(speech)
+	if err != nil {
+		return nil, fault.Retry(fmt.Errorf("synth: local: %w: espeak-ng output: %w", ErrUnavailable, err), 0)
+	}
+	if err := p.level(); err != nil {
+		return nil, fault.Retry(fmt.Errorf("synth: local: %w: %w", ErrBadAudio, err), 0)
+	}
+	p.endInSilence()
 	rate := strconv.FormatFloat(float64(OpenAIFormat.SampleRate)/1000, 'f', -1, 64)
-	lame := exec.CommandContext(ctx, l.lame, "--quiet",
+	return l.run(ctx, "lame", exec.CommandContext(ctx, l.lame, "--quiet",
 		"-t", // no Xing/Info frame, as OpenAI sends none
-		"-m", "m", "--resample", rate, "--cbr", "-b", strconv.Itoa(OpenAIFormat.Bitrate), "-", "-")
-	lame.Stdin = r
+		"-m", "m", "--resample", rate, "--cbr", "-b", strconv.Itoa(OpenAIFormat.Bitrate), "-", "-"),
+		bytes.NewReader(p.wav(math.Pow(10, levelCeiling/20))))
+}
+
+// run runs one tool on stdin and returns its output.
+func (l *Local) run(ctx context.Context, name string, cmd *exec.Cmd, stdin io.Reader) ([]byte, error) {
 	var out bytes.Buffer
-	lame.Stdout = &out
-	lame.Stderr = &lameErr
-	for _, c := range []*exec.Cmd{espeak, lame} {
-		c.WaitDelay = 5 * time.Second // bounds waiting for output after a kill
-	}
-	if err := espeak.Start(); err != nil {
-		r.Close()
-		w.Close()
-		return nil, fault.Retry(fmt.Errorf("synth: local: start espeak-ng: %w", err), 0)
-	}
-	w.Close() // the child holds its copy; lame sees EOF when espeak-ng exits
-	if err := lame.Start(); err != nil {
-		r.Close()
-		_ = espeak.Process.Kill()
-		_ = espeak.Wait()
-		return nil, fault.Retry(fmt.Errorf("synth: local: start lame: %w", err), 0)
-	}
-	r.Close()
-	errEspeak := espeak.Wait()
-	errLame := lame.Wait()
+	var stderr tail
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &stderr
+	cmd.WaitDelay = 5 * time.Second // bounds waiting for output after a kill
+	err := cmd.Run()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("synth: local: %w", ctx.Err())
 	}
-	if errEspeak != nil {
-		return nil, fault.Retry(fmt.Errorf("synth: local: %w: espeak-ng: %w: %s", ErrUnavailable, errEspeak, espeakErr.String()), 0)
-	}
-	if errLame != nil {
-		return nil, fault.Retry(fmt.Errorf("synth: local: %w: lame: %w: %s", ErrUnavailable, errLame, lameErr.String()), 0)
+	if err != nil {
+		return nil, fault.Retry(fmt.Errorf("synth: local: %w: %s: %w: %s", ErrUnavailable, name, err, stderr.String()), 0)
 	}
 	return out.Bytes(), nil
 }

@@ -140,6 +140,10 @@ func TestOpenAIErrorClasses(t *testing.T) {
 			o := newOpenAI(t, fake, synth.OpenAIConfig{APIKey: tc.key})
 			_, err := o.Synthesize(t.Context(), synth.Request{Text: text})
 			wantClass(t, err, tc.sentinel, tc.permanent, tc.retryAfter)
+			// The message names the package and provider once, then the sentinel.
+			if want := "synth: openai: " + tc.sentinel.Error() + ": "; err != nil && (!strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "synth:") != 1) {
+				t.Errorf("error reads %q, want it to start %q and say synth: once", err, want)
+			}
 			if tc.sentinel == synth.ErrAuth || tc.sentinel == synth.ErrQuota {
 				if !synth.NeedsOperator(err) {
 					t.Errorf("NeedsOperator(%v) = false", err)

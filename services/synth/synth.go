@@ -89,20 +89,20 @@ var (
 	// ErrAuth: the provider refused the credentials (HTTP 401/403). No
 	// retry can succeed until the configuration is fixed, so the stage
 	// should stop taking work rather than fail every chunk in the queue.
-	ErrAuth = errors.New("synth: provider refused the credentials")
+	ErrAuth = errors.New("provider refused the credentials")
 	// ErrTooLong: the text is longer than the provider accepts; the chunker
 	// should have prevented it.
-	ErrTooLong = errors.New("synth: input too long for the provider")
+	ErrTooLong = errors.New("input too long for the provider")
 	// ErrRejected: the provider refused the request itself (bad voice,
 	// model, SSML, language or parameter).
-	ErrRejected = errors.New("synth: provider rejected the request")
+	ErrRejected = errors.New("provider rejected the request")
 	// ErrRateLimited: the provider answered 429 or throttled the request.
-	ErrRateLimited = errors.New("synth: provider rate limit reached")
+	ErrRateLimited = errors.New("provider rate limit reached")
 	// ErrUnavailable: a server error, timeout or broken connection.
-	ErrUnavailable = errors.New("synth: provider unavailable")
+	ErrUnavailable = errors.New("provider unavailable")
 	// ErrBadAudio: the response is not valid audio in the expected format,
 	// is truncated, or is too short for its text.
-	ErrBadAudio = errors.New("synth: provider returned bad audio")
+	ErrBadAudio = errors.New("provider returned bad audio")
 )
 
 // CacheKey returns the content address of a resolved request's audio: the

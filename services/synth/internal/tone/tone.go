@@ -1,8 +1,9 @@
 // Package tone makes real MP3 audio for the fake TTS servers cheaply: it
-// encodes one short note per pitch with lame, once per process, and strings
-// notes chosen from a seed into audio of any length. Each note is a whole
-// lame stream, so it starts with an empty bit reservoir and the notes join
-// frame-exactly, just as responses of a real provider do.
+// encodes one short note per pitch (and its shortened versions) with lame,
+// once per process, and strings notes chosen from a seed into audio of any
+// length that ends, as a real provider's does, in a fade and silence. Each
+// note is a whole lame stream, so it starts with an empty bit reservoir and
+// the notes join frame-exactly, just as responses of a real provider do.
 package tone
 
 import (
@@ -24,15 +25,33 @@ import (
 // semitones above 220 Hz.
 const Notes = 24
 
-// noteLen is the length of one note; audio changes pitch this often.
-const noteLen = 0.5 // seconds
+// Parts a note is divided into: the last note of a response may be cut
+// short to a whole number of parts, so that responses of any length end on
+// a complete, faded note.
+const parts = 4
+
+const (
+	noteLen = 0.5 // seconds; audio changes pitch this often
+	// amplitude of the notes: a sine peaking at -14 dBFS measures about
+	// -17.5 LUFS, inside the -16 to -20 LUFS that TTS services deliver, so
+	// the stitcher's gain matching reaches -16 LUFS with its peak far below
+	// the ceiling.
+	amplitude = 0.2
+	fadeIn    = 0.01 // seconds
+	fadeOut   = 0.03 // seconds: each note dies away instead of stopping
+	// tailLen is the least silence a response ends with: real providers
+	// close on a breath of silence, and the stitcher's chunk check takes
+	// loud last 50 ms for speech cut off mid-word.
+	tailLen = 0.25 // seconds
+)
 
 // Generator encodes notes on first use and assembles audio from them. It
 // is safe for concurrent use.
 type Generator struct {
 	sampleRate int
 	bitrate    int
-	notes      [Notes]*note
+	notes      [Notes][parts]*note // by pitch, then length in parts less one
+	silence    note                // lame-encoded digital silence, several tails long
 }
 
 type note struct {
@@ -45,7 +64,9 @@ type note struct {
 func New(sampleRate, bitrate int) *Generator {
 	g := &Generator{sampleRate: sampleRate, bitrate: bitrate}
 	for i := range g.notes {
-		g.notes[i] = new(note)
+		for j := range g.notes[i] {
+			g.notes[i][j] = new(note)
+		}
 	}
 	return g
 }
@@ -60,48 +81,94 @@ func (g *Generator) FrameDuration() float64 {
 }
 
 // Audio returns exactly frames frames of audio whose melody is derived
-// from seed, so different texts give different audio.
+// from seed, so different texts give different audio. The melody is made
+// of whole notes, the last one possibly shortened, and is followed by at
+// least a quarter second of silence; audio too short to hold a note and
+// that silence is silence only.
 func (g *Generator) Audio(ctx context.Context, seed string, frames int) ([]byte, error) {
+	silence, err := g.silent(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tail := int(math.Ceil(tailLen / g.FrameDuration()))
+	room := frames - tail // frames the melody may take
+	out := make([]byte, 0, frames*len(silence[0]))
 	sum := sha256.Sum256([]byte(seed))
-	var out []byte
-	for i := 0; frames > 0; i++ {
-		n := int(sum[i%len(sum)]) % Notes
+	for i := 0; room > 0; i++ {
 		if i > 0 && i%len(sum) == 0 {
 			sum = sha256.Sum256(sum[:]) // a fresh run of notes for long audio
 		}
-		fs, err := g.note(ctx, n)
-		if err != nil {
-			return nil, err
+		pitch := int(sum[i%len(sum)]) % Notes
+		// The longest version of the note that fits.
+		var fs [][]byte
+		for p := parts - 1; p >= 0; p-- {
+			if fs, err = g.note(ctx, pitch, p); err != nil {
+				return nil, err
+			}
+			if len(fs) <= room {
+				break
+			}
+			fs = nil
 		}
-		if out == nil {
-			out = make([]byte, 0, frames*len(fs[0]))
+		if fs == nil {
+			break
 		}
-		for _, f := range fs[:min(frames, len(fs))] {
+		for _, f := range fs {
 			out = append(out, f...)
 		}
-		frames -= min(frames, len(fs))
+		room -= len(fs)
+		frames -= len(fs)
+	}
+	// The rest is silence, cut from the end of a longer silent stream: its
+	// first frame starts the stream, so it borrows nothing from the melody.
+	for frames > 0 {
+		n := min(frames, len(silence))
+		for _, f := range silence[:n] {
+			out = append(out, f...)
+		}
+		frames -= n
 	}
 	return out, nil
 }
 
 // Warm encodes every note now rather than on first use.
 func (g *Generator) Warm(ctx context.Context) error {
+	if _, err := g.silent(ctx); err != nil {
+		return err
+	}
 	for n := range Notes {
-		if _, err := g.note(ctx, n); err != nil {
-			return err
+		for p := range parts {
+			if _, err := g.note(ctx, n, p); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (g *Generator) note(ctx context.Context, n int) ([][]byte, error) {
-	nt := g.notes[n]
+// note returns pitch n lasting (p+1)/parts of a note.
+func (g *Generator) note(ctx context.Context, n, p int) ([][]byte, error) {
+	freq := 220 * math.Pow(2, float64(n)/12)
+	return g.notes[n][p].get(func() ([][]byte, error) {
+		return g.encode(ctx, wav(g.sampleRate, freq, noteLen*float64(p+1)/parts))
+	})
+}
+
+// silent returns the cached silence: a second and a half, enough for the
+// longest tail Audio needs (a tail and a note part).
+func (g *Generator) silent(ctx context.Context) ([][]byte, error) {
+	return g.silence.get(func() ([][]byte, error) {
+		return g.encode(ctx, wav(g.sampleRate, 0, 1.5))
+	})
+}
+
+func (nt *note) get(encode func() ([][]byte, error)) ([][]byte, error) {
 	nt.mu.Lock()
 	defer nt.mu.Unlock()
 	if nt.frames == nil {
 		// Not cached on failure: a cancelled first caller must not spoil
 		// the note for everyone after it.
-		fs, err := g.encode(ctx, n)
+		fs, err := encode()
 		if err != nil {
 			return nil, err
 		}
@@ -113,14 +180,13 @@ func (g *Generator) note(ctx context.Context, n int) ([][]byte, error) {
 // ErrNoLame is returned when the lame encoder is not installed.
 var ErrNoLame = errors.New("tone: lame not found in PATH: install it (Debian: apt-get install lame)")
 
-func (g *Generator) encode(ctx context.Context, n int) ([][]byte, error) {
+func (g *Generator) encode(ctx context.Context, wav []byte) ([][]byte, error) {
 	lame, err := exec.LookPath("lame")
 	if err != nil {
 		return nil, ErrNoLame
 	}
-	freq := 220 * math.Pow(2, float64(n)/12)
 	cmd := exec.CommandContext(ctx, lame, "--quiet", "-t", "-m", "m", "--cbr", "-b", strconv.Itoa(g.bitrate), "-", "-")
-	cmd.Stdin = bytes.NewReader(wav(g.sampleRate, freq))
+	cmd.Stdin = bytes.NewReader(wav)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -141,11 +207,12 @@ func (g *Generator) encode(ctx context.Context, n int) ([][]byte, error) {
 	return frames, nil
 }
 
-// wav returns a mono 16-bit WAV file holding one note with short fades, so
-// that the joins between notes do not click.
-func wav(rate int, freq float64) []byte {
-	n := int(noteLen * float64(rate))
-	fade := rate / 100
+// wav returns a mono 16-bit WAV file holding secs seconds of a note of
+// freq Hz (0: silence), faded in and out so that the joins between notes
+// do not click.
+func wav(rate int, freq, secs float64) []byte {
+	n := int(secs * float64(rate))
+	in, out := int(fadeIn*float64(rate)), int(fadeOut*float64(rate))
 	var b bytes.Buffer
 	le := binary.LittleEndian
 	b.WriteString("RIFF")
@@ -161,9 +228,12 @@ func wav(rate int, freq float64) []byte {
 	b.WriteString("data")
 	b.Write(le.AppendUint32(nil, uint32(2*n)))
 	for i := range n {
-		gain := 0.25
-		if d := min(i, n-1-i); d < fade {
-			gain *= float64(d) / float64(fade)
+		gain := amplitude
+		if i < in {
+			gain *= float64(i) / float64(in)
+		}
+		if d := n - 1 - i; d < out {
+			gain *= float64(d) / float64(out)
 		}
 		s := int16(gain * 32767 * math.Sin(2*math.Pi*freq*float64(i)/float64(rate)))
 		b.Write(le.AppendUint16(nil, uint16(s)))

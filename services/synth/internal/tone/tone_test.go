@@ -33,7 +33,7 @@ func TestAudioIsExactAndJoinable(t *testing.T) {
 	// reservoir, as a real provider's stream does.
 	per := 0 // frames per note, the same for every pitch
 	for _, nt := range g.notes {
-		per = max(per, len(nt.frames))
+		per = max(per, len(nt[parts-1].frames))
 	}
 	notes := (n + per - 1) / per
 	if starts < notes || borrowing == 0 {
