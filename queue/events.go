@@ -14,13 +14,14 @@ type EventKind string
 
 // Event kinds.
 const (
-	EventQueued     EventKind = "queued"
-	EventStageStart EventKind = "stage_started"
-	EventStageDone  EventKind = "stage_done"
-	EventChunkDone  EventKind = "chunk_done"
-	EventRetry      EventKind = "retry"
-	EventDone       EventKind = "done"
-	EventFailed     EventKind = "failed"
+	EventQueued      EventKind = "queued"
+	EventStageStart  EventKind = "stage_started"
+	EventStageDone   EventKind = "stage_done"
+	EventChunkDone   EventKind = "chunk_done"
+	EventRetry       EventKind = "retry"
+	EventDone        EventKind = "done"
+	EventFailed      EventKind = "failed"
+	EventUnpublished EventKind = "unpublished"
 )
 
 // Event is one step of a job's progress, published on the job's own
@@ -38,7 +39,9 @@ type Event struct {
 }
 
 // Final reports whether the event ends the job.
-func (e Event) Final() bool { return e.Kind == EventDone || e.Kind == EventFailed }
+func (e Event) Final() bool {
+	return e.Kind == EventDone || e.Kind == EventFailed || e.Kind == EventUnpublished
+}
 
 // Emit publishes a progress event. Progress is informative: callers log a
 // failure to emit rather than fail the stage.

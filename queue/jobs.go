@@ -18,12 +18,14 @@ var ErrNoJob = errors.New("queue: no such job")
 // State is where a job is in its life.
 type State string
 
-// Job states. A job ends done or failed, never anywhere else.
+// Job states. A job's revision ends done or failed, never anywhere else;
+// a done narration may later be unpublished.
 const (
-	Queued  State = "queued"
-	Running State = "running"
-	Done    State = "done"
-	Failed  State = "failed"
+	Queued      State = "queued"
+	Running     State = "running"
+	Done        State = "done"
+	Failed      State = "failed"
+	Unpublished State = "unpublished"
 )
 
 // Source is what a job narrates: a URL to fetch, or content kept as a blob.
@@ -93,12 +95,14 @@ type Job struct {
 	Error       string            `json:"error,omitempty"`
 	FailedStage string            `json:"failed_stage,omitempty"`
 	Output      *Output           `json:"output,omitempty"`
-	Created     time.Time         `json:"created"`
+	Created     time.Time         `json:"created"`   // the first revision's submission
+	Submitted   time.Time         `json:"submitted"` // this revision's submission
 	Updated     time.Time         `json:"updated"`
 }
 
-// Ended reports whether the job is done or failed.
-func (j Job) Ended() bool { return j.State == Done || j.State == Failed }
+// Ended reports whether the job's revision has ended: done, failed or
+// unpublished.
+func (j Job) Ended() bool { return j.State == Done || j.State == Failed || j.State == Unpublished }
 
 // ChunkState is where one chunk's synthesis is.
 type ChunkState string

@@ -34,7 +34,9 @@ func (q *Queue) Publish(ctx context.Context, m Message) error {
 	if m.ID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.ID))
 	}
-	if _, err := q.js.Publish(ctx, taskSubject+m.Stage, data, opts...); err != nil {
+	msg := &nats.Msg{Subject: taskSubject + m.Stage, Data: data}
+	injectTrace(ctx, msg)
+	if _, err := q.js.PublishMsg(ctx, msg, opts...); err != nil {
 		return fmt.Errorf("queue: publish %s task: %w", m.Stage, err)
 	}
 	return nil
@@ -64,6 +66,9 @@ type Stage[In, Out any] struct {
 	Concurrency int
 	// MaxDeliver overrides the queue's deliveries per task for this stage.
 	MaxDeliver int
+	// MaxAckPending bounds the stage's tasks in flight across every worker
+	// of the cluster (default 10,000); 1 runs them one at a time.
+	MaxAckPending int
 	// Timeout bounds one attempt (default 10m): heartbeats keep a task alive
 	// while Do runs, so a call that hangs must be cut off here.
 	Timeout time.Duration
@@ -80,6 +85,9 @@ func (s *Stage[In, Out]) setDefaults(q *Queue) {
 	}
 	if s.MaxDeliver <= 0 {
 		s.MaxDeliver = q.cfg.MaxDeliver
+	}
+	if s.MaxAckPending <= 0 {
+		s.MaxAckPending = 10000
 	}
 	if s.Timeout <= 0 {
 		s.Timeout = 10 * time.Minute
@@ -122,7 +130,7 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
 		MaxDeliver:    s.MaxDeliver,
-		MaxAckPending: 10000,
+		MaxAckPending: s.MaxAckPending,
 	})
 	if err != nil {
 		return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
@@ -202,6 +210,12 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log := r.log.With(taskAttrs(in)...)
+	start := time.Now()
+	ctx, span := startSpan(ctx, r.s.Name, msg.Headers(), delivered)
+	outcome := "ok"
+	defer func() {
+		stageSeconds.WithLabelValues(r.s.Name, outcome).Observe(time.Since(start).Seconds())
+	}()
 
 	out, err := r.do(context.WithValue(ctx, deliveryKey{}, delivered), msg, in)
 	if err == nil {
@@ -213,12 +227,17 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	switch {
 	case err == nil:
+		endSpan(span, outcome, nil)
 		r.settle(msg.DoubleAck(ctx))
 	case ctx.Err() != nil:
 		// Shutting down: hand the task back at once for another worker.
+		outcome = "handed_back"
+		endSpan(span, outcome, err)
 		log.Info("task handed back on shutdown")
 		r.settle(msg.Nak())
 	case fault.IsPermanent(err) || delivered >= r.s.MaxDeliver:
+		outcome = "failed"
+		endSpan(span, outcome, err)
 		if !fault.IsPermanent(err) {
 			err = fmt.Errorf("%w (gave up after %d attempts)", err, delivered)
 		}
@@ -236,6 +255,8 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 			})
 		}
 	default:
+		outcome = "retry"
+		endSpan(span, outcome, err)
 		delay := fault.RetryAfter(err)
 		if delay <= 0 {
 			delay = backoff(delivered)

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/narrator-project/narrator/services/chunk"
 	"github.com/narrator-project/narrator/services/clean"
+	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/lexicon"
 	"github.com/narrator-project/narrator/services/normalize"
 	"github.com/narrator-project/narrator/services/script"
@@ -209,11 +208,11 @@ const defaultMaxInput = 5 << 20
 // input, or a file path.
 func readSource(ctx context.Context, arg string, stdin io.Reader, limit int64) (clean.Input, error) {
 	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		body, ctype, err := fetch(ctx, arg, limit)
+		page, err := ingest.New(ingest.Config{MaxBytes: limit}).Fetch(ctx, arg)
 		if err != nil {
 			return clean.Input{}, err
 		}
-		return clean.Input{Body: body, ContentType: ctype, URL: arg}, nil
+		return clean.Input{Body: page.Body, ContentType: page.ContentType, URL: page.URL}, nil
 	}
 	var r io.Reader
 	name := arg
@@ -238,34 +237,4 @@ func readSource(ctx context.Context, arg string, stdin io.Reader, limit int64) (
 		in.URL = (&url.URL{Scheme: "file", Path: name}).String()
 	}
 	return in, nil
-}
-
-// fetch GETs a page with a timeout and a size limit. It is the one place
-// that reaches the network, to be replaced by a fetcher that guards
-// against requests to private addresses.
-func fetch(ctx context.Context, rawURL string, limit int64) (body []byte, contentType string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	req.Header.Set("User-Agent", "narrator (+https://github.com/narrator-project/narrator)")
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("fetch %s: the server answered %s", rawURL, resp.Status)
-	}
-	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, "", errors.New("fetch " + rawURL + ": the page is larger than " + fmt.Sprint(limit) + " bytes")
-	}
-	return body, resp.Header.Get("Content-Type"), nil
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/storage"
+)
+
+// setupTracing exports traces over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
+// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; otherwise spans are not
+// recorded. The returned function flushes and stops the exporter.
+func setupTracing(ctx context.Context) (func(context.Context) error, error) {
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	otel.SetTracerProvider(tp)
+	return tp.Shutdown, nil
+}
+
+// opsRoutes adds the operators' routes: liveness, readiness, metrics.
+func opsRoutes(mux *http.ServeMux, q *queue.Queue, st storage.Store) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /readyz", readyHandler(q, st))
+	mux.Handle("GET /metrics", metricsHandler(q))
+}
+
+// metricsHandler serves the process's Prometheus metrics.
+func metricsHandler(q *queue.Queue) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(q.Collectors()...)
+	reg.MustRegister(pipeline.Collectors()...)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// readyHandler answers 200 when NATS and storage are reachable, 503 with
+// the reason when not.
+func readyHandler(q *queue.Queue, st storage.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		err := q.Ping(ctx)
+		if st != nil {
+			if _, serr := st.List(ctx, "narrator-readyz-probe/"); serr != nil {
+				err = errors.Join(err, fmt.Errorf("storage: %w", serr))
+			}
+		}
+		if err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+}

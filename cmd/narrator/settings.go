@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/clean"
+	"github.com/narrator-project/narrator/services/ingest"
+	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/storage"
+)
+
+// env returns the environment variable, or def when it is unset or empty.
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME, or the file NAME_FILE names (for container secrets).
+func secret(name string) (string, error) {
+	if f := os.Getenv(name + "_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return os.Getenv(name), nil
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// settings are the configuration the running commands share. Every field
+// has a flag and an environment variable; flags win.
+type settings struct {
+	DataDir    string
+	NATSURL    string
+	NATSListen string
+	Replicas   int
+	AckWait    time.Duration
+	MaxDeliver int
+	LogLevel   string
+	LogFormat  string
+
+	Engine       string
+	Model        string
+	Voice        string
+	Speed        float64
+	Instructions string
+	OpenAIURL    string
+	SynthWorkers int
+	ChunkTarget  int
+	JobMaxChars  int
+	DailyChars   int
+
+	PublicURL   string
+	S3Bucket    string
+	S3Endpoint  string
+	S3Region    string
+	S3Prefix    string
+	S3PublicURL string
+	S3PathStyle bool
+	S3Checksum  string
+
+	pub publication
+}
+
+// queueFlags registers the flags that say where NATS is.
+func (s *settings) queueFlags(fs *flag.FlagSet) {
+	fs.StringVar(&s.DataDir, "data-dir", env("NARRATOR_DATA_DIR", "./data"), "directory for the embedded NATS store and local media (env NARRATOR_DATA_DIR)")
+	fs.StringVar(&s.NATSURL, "nats-url", env("NATS_URL", ""), "NATS server or cluster to use instead of the embedded one (env NATS_URL)")
+	fs.IntVar(&s.Replicas, "replicas", envInt("NARRATOR_REPLICAS", 1), "stream and bucket replicas; 3 on a cluster (env NARRATOR_REPLICAS)")
+	fs.DurationVar(&s.AckWait, "ack-wait", envDuration("NARRATOR_ACK_WAIT", 30*time.Second), "redeliver a task when its worker is silent this long (env NARRATOR_ACK_WAIT)")
+	fs.IntVar(&s.MaxDeliver, "max-deliver", envInt("NARRATOR_MAX_DELIVER", 6), "deliveries of a task before its job fails (env NARRATOR_MAX_DELIVER)")
+	fs.StringVar(&s.LogLevel, "log-level", env("NARRATOR_LOG_LEVEL", "info"), "debug, info, warn or error (env NARRATOR_LOG_LEVEL)")
+	fs.StringVar(&s.LogFormat, "log-format", env("NARRATOR_LOG_FORMAT", "text"), "text or json (env NARRATOR_LOG_FORMAT)")
+}
+
+// workerFlags registers the flags of processes that run stages.
+func (s *settings) workerFlags(fs *flag.FlagSet) {
+	defEngine := "local"
+	if os.Getenv("OPENAI_API_KEY") != "" || os.Getenv("OPENAI_API_KEY_FILE") != "" {
+		defEngine = "openai"
+	}
+	fs.StringVar(&s.Engine, "engine", env("NARRATOR_ENGINE", defEngine), "speech provider: local, openai or polly; default openai when OPENAI_API_KEY is set (env NARRATOR_ENGINE)")
+	fs.StringVar(&s.Model, "model", env("NARRATOR_MODEL", ""), "TTS model: tts-1, tts-1-hd, gpt-4o-mini-tts; for polly the engine: neural, long-form, generative, standard (env NARRATOR_MODEL)")
+	fs.StringVar(&s.Voice, "voice", env("NARRATOR_VOICE", ""), "voice; default the provider's voice for the article's language (env NARRATOR_VOICE)")
+	fs.Float64Var(&s.Speed, "speed", envFloat("NARRATOR_SPEED", 1), "speech speed, 0.25 to 4 (env NARRATOR_SPEED)")
+	fs.StringVar(&s.Instructions, "instructions", env("NARRATOR_INSTRUCTIONS", ""), "style instructions for gpt-4o-mini-tts (env NARRATOR_INSTRUCTIONS)")
+	fs.StringVar(&s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API URL (env OPENAI_BASE_URL)")
+	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 4), "chunks this process synthesizes at once (env NARRATOR_SYNTH_CONCURRENCY)")
+	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", 0), "characters a chunk aims at; 0 for the default (env NARRATOR_CHUNK_TARGET)")
+	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
+	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
+	fs.StringVar(&s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", "http://127.0.0.1:8080"), "address listeners reach narrator serve at, for media URLs (env NARRATOR_PUBLIC_URL)")
+	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
+	fs.StringVar(&s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server URL (env S3_ENDPOINT)")
+	fs.StringVar(&s.S3Region, "s3-region", env("S3_REGION", ""), "bucket region (env S3_REGION)")
+	fs.StringVar(&s.S3Prefix, "s3-prefix", env("S3_PREFIX", ""), "key prefix in the bucket (env S3_PREFIX)")
+	fs.StringVar(&s.S3PublicURL, "s3-public-url", env("S3_PUBLIC_URL", ""), "public address of the bucket, e.g. a CDN (env S3_PUBLIC_URL)")
+	fs.BoolVar(&s.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", false), "path-style bucket URLs, for IP and localhost endpoints (env S3_PATH_STYLE)")
+	fs.StringVar(&s.S3Checksum, "s3-checksum", env("S3_CHECKSUM", ""), "when_required (default) or when_supported (env S3_CHECKSUM)")
+	s.pub.publicationFlags(fs)
+}
+
+func (s *settings) logger(w *os.File) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", s.LogLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch s.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", s.LogFormat)}
+}
+
+func (s *settings) openQueue(ctx context.Context) (*queue.Queue, error) {
+	return queue.Open(ctx, queue.Config{
+		URL:        s.NATSURL,
+		DataDir:    s.DataDir,
+		Listen:     s.NATSListen,
+		Replicas:   s.Replicas,
+		AckWait:    s.AckWait,
+		MaxDeliver: s.MaxDeliver,
+	})
+}
+
+// mediaDir is where the embedded default keeps published files.
+func (s *settings) mediaDir() string { return filepath.Join(s.DataDir, "media") }
+
+func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
+	if s.S3Bucket == "" {
+		return storage.NewFS(s.mediaDir(), strings.TrimRight(s.PublicURL, "/")+"/media")
+	}
+	access, err := secret("S3_ACCESS_KEY_ID")
+	if err != nil {
+		return nil, err
+	}
+	key, err := secret("S3_SECRET_ACCESS_KEY")
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.NewS3(ctx, storage.S3Config{
+		Bucket: s.S3Bucket, Endpoint: s.S3Endpoint, Region: s.S3Region, Prefix: s.S3Prefix,
+		PublicURL: s.S3PublicURL, PathStyle: s.S3PathStyle, Checksum: s.S3Checksum,
+		AccessKeyID: access, SecretAccessKey: key,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Check(ctx); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// options are the narration options jobs submitted by this process get.
+func (s *settings) options() queue.Options {
+	return queue.Options{Provider: s.Engine, Model: s.Model, Voice: s.Voice, Speed: s.Speed, Instructions: s.Instructions}
+}
+
+// provider builds the speech provider named by --engine.
+func (s *settings) provider(ctx context.Context) (synth.Provider, error) {
+	switch s.Engine {
+	case "local":
+		return synth.NewLocal(ctx, synth.LocalConfig{})
+	case "openai":
+		key, err := secret("OPENAI_API_KEY")
+		if err != nil {
+			return nil, err
+		}
+		if key == "" && s.OpenAIURL == "" {
+			return nil, errors.New("the openai engine needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)")
+		}
+		return synth.NewOpenAI(synth.OpenAIConfig{APIKey: key, BaseURL: s.OpenAIURL, Model: s.Model, Voice: s.Voice, Speed: s.Speed, Instructions: s.Instructions})
+	case "polly":
+		var lexicons []string
+		if l := os.Getenv("POLLY_LEXICONS"); l != "" {
+			lexicons = strings.Split(l, ",")
+		}
+		return synth.NewPolly(ctx, synth.PollyConfig{
+			Region:   env("AWS_REGION", ""),
+			Endpoint: env("POLLY_ENDPOINT", ""),
+			Engine:   s.Model,
+			Voice:    s.Voice,
+			Lexicons: lexicons,
+		})
+	}
+	return nil, usageError{fmt.Sprintf("--engine %q: want local, openai or polly", s.Engine)}
+}
+
+// pipeline builds the pipeline with what the named stages need, so that a
+// worker of one stage needs no other stage's tools or credentials.
+func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logger, stages []string) (*pipeline.Pipeline, error) {
+	deps := pipeline.Deps{Queue: q, Logger: log}
+	var err error
+	if slices.Contains(stages, pipeline.StagePublish) || slices.Contains(stages, pipeline.StageFeed) {
+		st, err := s.openStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if deps.Publisher, _, err = s.pub.open(st, s.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(stages, pipeline.StageClean) {
+		deps.Fetcher = ingest.New(ingest.Config{})
+		if deps.Cleaner, err = clean.New(clean.Config{}); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(stages, pipeline.StageSynth) {
+		prov, err := s.provider(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
+	}
+	return pipeline.New(deps, pipeline.Config{
+		TargetChars: s.ChunkTarget,
+		JobMaxChars: s.JobMaxChars,
+		DailyChars:  s.DailyChars,
+		Concurrency: map[string]int{pipeline.StageSynth: s.SynthWorkers},
+	})
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/narrator-project/narrator/queue"
+)
+
+func init() {
+	register(&command{Name: "status", Summary: "print a job's state", Run: runStatus})
+}
+
+func runStatus(ctx context.Context, args []string, io stdio) error {
+	var s settings
+	fs := newFlags("status", "[--json] JOB", io)
+	s.queueFlags(fs)
+	asJSON := fs.Bool("json", false, "print the job state as JSON, with per-chunk status")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one job id"}
+	}
+	q, err := s.openQueue(ctx)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	j, err := q.Jobs().Get(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	chunks, err := q.Jobs().Chunks(ctx, j.ID, j.Revision)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(io.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			queue.Job
+			ChunkStatus []queue.Chunk `json:"chunk_status"`
+		}{j, chunks})
+	}
+	printJob(io.Out, j, chunks)
+	return nil
+}
+
+// printJob writes a job's state for people.
+func printJob(w io.Writer, j queue.Job, chunks []queue.Chunk) {
+	fmt.Fprintf(w, "job       %s (article %s, revision %d)\n", j.ID, j.ArticleID, j.Revision)
+	fmt.Fprintf(w, "state     %s", j.State)
+	if j.State == queue.Running {
+		fmt.Fprintf(w, " (%s)", j.Stage)
+	}
+	fmt.Fprintln(w)
+	if j.Title != "" {
+		fmt.Fprintf(w, "title     %s\n", j.Title)
+	}
+	fmt.Fprintf(w, "provider  %s %s %s\n", j.Options.Provider, j.Options.Model, j.Options.Voice)
+	if j.Error != "" {
+		fmt.Fprintf(w, "error     %s (in %s)\n", j.Error, j.FailedStage)
+	}
+	done := 0
+	for _, c := range chunks {
+		if c.State == queue.ChunkDone {
+			done++
+		}
+	}
+	fmt.Fprintf(w, "chunks    %d/%d done, %d characters, %d billed\n", done, j.Chunks, j.Chars, j.BilledChars)
+	for _, st := range allStages {
+		if t, ok := j.Timings[st]; ok {
+			d := "running"
+			if !t.End.IsZero() {
+				d = t.Duration().Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(w, "  %-8s %s\n", st, d)
+		}
+	}
+	if j.Output != nil {
+		fmt.Fprintf(w, "output    %s\n          %s, %d bytes, %.1f LUFS\n", j.Output.URL, j.Output.Duration.Round(time.Millisecond), j.Output.Bytes, j.Output.Loudness)
+	}
+}

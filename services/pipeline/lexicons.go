@@ -1,0 +1,46 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/lexicon"
+)
+
+// DefaultPublication names the lexicon of jobs that name no publication.
+const DefaultPublication = "default"
+
+// Lexicons returns the pronunciation lexicons kept in NATS, where editors
+// change them without a deploy.
+func Lexicons(q *queue.Queue) lexicon.Store { return lexicons{q.Lexicons()} }
+
+type lexicons struct{ d *queue.Docs }
+
+func pubKey(publication string) string {
+	if publication == "" {
+		return DefaultPublication
+	}
+	return JobID(publication)
+}
+
+func (l lexicons) Get(ctx context.Context, publication string) (*lexicon.Lexicon, error) {
+	data, err := l.d.Get(ctx, pubKey(publication))
+	if errors.Is(err, queue.ErrNoDoc) {
+		return nil, lexicon.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lexicon.Decode(bytes.NewReader(data))
+}
+
+func (l lexicons) Put(ctx context.Context, publication string, lx *lexicon.Lexicon) error {
+	data, err := json.Marshal(lx)
+	if err != nil {
+		return err
+	}
+	return l.d.Put(ctx, pubKey(publication), data)
+}

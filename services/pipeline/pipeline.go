@@ -1,0 +1,185 @@
+// Package pipeline wires the stage services (clean, chunk, synth, stitch,
+// publish) to the queue: what each stage reads and writes, which tasks
+// follow it, and how a job's state moves. The services know nothing of NATS;
+// this package is the only one that knows both.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/chunk"
+	"github.com/narrator-project/narrator/services/clean"
+	"github.com/narrator-project/narrator/services/ingest"
+	"github.com/narrator-project/narrator/services/lexicon"
+	"github.com/narrator-project/narrator/services/publish"
+	"github.com/narrator-project/narrator/services/script"
+	"github.com/narrator-project/narrator/services/stitch"
+	"github.com/narrator-project/narrator/services/synth"
+)
+
+// Config tunes the pipeline.
+type Config struct {
+	// MaxChars is the longest chunk each provider takes; a provider not
+	// listed gets 4,096 (OpenAI's limit).
+	MaxChars map[string]int
+	// TargetChars is the chunk size aimed at (0: the chunker's default):
+	// smaller chunks synthesize in parallel, fewer joins sound smoother.
+	TargetChars int
+	// Pauses are the silences the stitcher inserts between chunks.
+	Pauses script.Pauses
+	// Loudness is the target integrated loudness in LUFS.
+	Loudness float64
+	// Disclosure is the AI disclosure written into tags and manifests.
+	Disclosure string
+	// Concurrency is how many tasks of a stage one process works on at once,
+	// by stage name ("synth" covers every provider); default 1, synth 4.
+	Concurrency map[string]int
+	// MediaPrefix is where published files go in storage.
+	MediaPrefix string
+	// JobMaxChars caps the characters one job may bill (0: no cap). A job
+	// over it fails before any API call, with the estimate in the reason.
+	JobMaxChars int
+	// DailyChars is each publication's budget of billed characters per UTC
+	// day (0: none). A chunk that would pass it fails its job; chunks found
+	// in the cache cost nothing and always pass.
+	DailyChars int
+}
+
+func (c *Config) setDefaults() {
+	if c.Pauses == (script.Pauses{}) {
+		c.Pauses = script.DefaultPauses
+	}
+	if c.Loudness == 0 {
+		c.Loudness = stitch.DefaultTarget
+	}
+	if c.Disclosure == "" {
+		c.Disclosure = stitch.DefaultDisclosure
+	}
+	if c.MediaPrefix == "" {
+		c.MediaPrefix = "narrations"
+	}
+}
+
+func (c *Config) maxChars(provider string) int {
+	if n := c.MaxChars[provider]; n > 0 {
+		return n
+	}
+	switch provider {
+	case "polly":
+		return 3000
+	}
+	return 4096
+}
+
+func (c *Config) concurrency(stage string) int {
+	base, _, _ := strings.Cut(stage, ".")
+	if n := c.Concurrency[stage]; n > 0 {
+		return n
+	}
+	if n := c.Concurrency[base]; n > 0 {
+		return n
+	}
+	if base == StageSynth {
+		return 4
+	}
+	return 1
+}
+
+// Deps are what the stages use. A process that runs only some stages needs
+// only their dependencies: Cleaner and Fetcher for clean, Synths for synth,
+// Publisher for publish, feed and unpublishing.
+type Deps struct {
+	Queue     *queue.Queue
+	Publisher *publish.Publisher
+	Fetcher   *ingest.Fetcher
+	Cleaner   *clean.Cleaner
+	// Synths are the synthesizers this process runs, by provider name.
+	Synths map[string]*synth.Synthesizer
+	Logger *slog.Logger
+}
+
+// Pipeline runs stages and submits jobs.
+type Pipeline struct {
+	cfg Config
+	Deps
+	chunkers sync.Map // provider and lexicon version → *chunk.Chunker
+}
+
+// New returns a pipeline.
+func New(deps Deps, cfg Config) (*Pipeline, error) {
+	cfg.setDefaults()
+	if deps.Queue == nil {
+		return nil, errors.New("pipeline: no queue")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &Pipeline{cfg: cfg, Deps: deps}, nil
+}
+
+// Run works on the named stages until ctx is done; "synth" stands for the
+// synthesis stage of every provider in Deps.Synths.
+func (p *Pipeline) Run(ctx context.Context, stages []string) error {
+	var runs []func(context.Context) error
+	for _, name := range stages {
+		switch name {
+		case StageClean:
+			if p.Cleaner == nil || p.Fetcher == nil {
+				return errors.New("pipeline: the clean stage needs a cleaner and a fetcher")
+			}
+			runs = append(runs, p.cleanStage)
+		case StageChunk:
+			runs = append(runs, p.chunkStage)
+		case StageSynth:
+			if len(p.Synths) == 0 {
+				return errors.New("pipeline: the synth stage needs at least one speech provider")
+			}
+			for _, prov := range slices.Sorted(maps.Keys(p.Synths)) {
+				runs = append(runs, func(ctx context.Context) error { return p.synthStage(ctx, prov) })
+			}
+		case StageStitch:
+			runs = append(runs, p.stitchStage)
+		case StagePublish, StageFeed:
+			if p.Publisher == nil {
+				return fmt.Errorf("pipeline: the %s stage needs a publisher", name)
+			}
+			runs = append(runs, map[string]func(context.Context) error{StagePublish: p.publishStage, StageFeed: p.feedStage}[name])
+		default:
+			return fmt.Errorf("pipeline: unknown stage %q (stages: clean, chunk, synth, stitch, publish, feed)", name)
+		}
+	}
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errs <- run(ctx) }()
+	}
+	var err error
+	for range runs {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+// chunker returns the chunker for a provider's limits and a lexicon.
+func (p *Pipeline) chunker(provider string, lex *lexicon.Lexicon) (*chunk.Chunker, error) {
+	key := provider
+	if lex != nil {
+		key += "/" + lex.Version()
+	}
+	if c, ok := p.chunkers.Load(key); ok {
+		return c.(*chunk.Chunker), nil
+	}
+	c, err := chunk.New(chunk.Config{Max: p.cfg.maxChars(provider), Target: p.cfg.TargetChars, Lexicon: lex})
+	if err != nil {
+		return nil, err
+	}
+	p.chunkers.Store(key, c)
+	return c, nil
+}

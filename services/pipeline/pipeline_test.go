@@ -1,0 +1,367 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/clean"
+	"github.com/narrator-project/narrator/services/ingest"
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/publish"
+	"github.com/narrator-project/narrator/services/stitch"
+	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/synth/faketts"
+	"github.com/narrator-project/narrator/storage"
+	"github.com/narrator-project/narrator/storage/storagetest"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// harness is a whole pipeline in this process: an embedded NATS server,
+// filesystem storage and every stage running.
+type harness struct {
+	q     *queue.Queue
+	store storage.Store
+	p     *pipeline.Pipeline
+}
+
+// start runs a pipeline publishing to store, or to a filesystem store in
+// a temporary directory when store is nil.
+func start(t *testing.T, prov synth.Provider, store storage.Store, cfg ...pipeline.Config) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	q, err := queue.Open(ctx, queue.Config{DataDir: dir, AckWait: 5 * time.Second, MaxDeliver: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store == nil {
+		if store, err = storage.NewFS(filepath.Join(dir, "media"), "http://media.test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := clean.New(clean.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(store, publish.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(pipeline.Deps{
+		Queue:     q,
+		Publisher: pub,
+		// Test sites run on loopback, which the fetcher refuses by default.
+		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: ingest.MustGuard(ingest.GuardConfig{Allow: []string{"127.0.0.1"}})}),
+		Cleaner: cl,
+		Synths:  map[string]*synth.Synthesizer{prov.Name(): sy},
+	}, append(cfg, pipeline.Config{})[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Run(ctx, []string{"clean", "chunk", "synth", "stitch", "publish", "feed"})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pipeline: %v", err)
+		}
+		q.Close()
+	})
+	return &harness{q: q, store: store, p: p}
+}
+
+// narrate submits a request and waits for its job to end.
+func (h *harness) narrate(t *testing.T, r pipeline.Request) queue.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	j, err := h.p.Submit(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
+		t.Fatalf("follow job %s: %v", j.ID, err)
+	}
+	j, err = h.q.Jobs().Get(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func sample(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/sample-article.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkNarration verifies a finished job's published MP3: it decodes fully,
+// its Xing frame count is the frames present, and it lasts exactly as long
+// as its chunks plus the pauses between them.
+func (h *harness) checkNarration(t *testing.T, j queue.Job) {
+	t.Helper()
+	ctx := context.Background()
+	if j.State != queue.Done {
+		t.Fatalf("job %s ended %s: %s", j.ID, j.State, j.Error)
+	}
+	r, obj, err := h.store.Get(ctx, j.Output.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if obj.Meta.ContentType != "audio/mpeg" {
+		t.Errorf("published Content-Type %q", obj.Meta.ContentType)
+	}
+	if !strings.Contains(obj.Meta.CacheControl, "immutable") {
+		t.Errorf("published Cache-Control %q; a content-hashed key is immutable", obj.Meta.CacheControl)
+	}
+	if obj.Size != j.Output.Bytes {
+		t.Errorf("published %d bytes, job says %d", obj.Size, j.Output.Bytes)
+	}
+	a, err := mp3.Analyze(ctx, r, mp3.Options{Decode: true})
+	if err != nil {
+		t.Fatalf("published MP3: %v", err)
+	}
+	if a.Info == nil {
+		t.Fatal("published MP3 has no Xing/Info frame")
+	}
+	if a.Info.Frames != a.Frames {
+		t.Errorf("Xing frame count %d, frames present %d", a.Info.Frames, a.Frames)
+	}
+	if !a.Decoded || a.DecodedSamples != a.Samples {
+		t.Errorf("decoded %d samples, frames promise %d", a.DecodedSamples, a.Samples)
+	}
+
+	chunks, err := h.q.Jobs().Chunks(ctx, j.ID, j.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chunks) != j.Chunks || j.Chunks == 0 {
+		t.Fatalf("%d chunk statuses for %d chunks", len(chunks), j.Chunks)
+	}
+	var res stitch.Result
+	blob, err := h.q.Blobs().Bytes(ctx, "output/"+j.ID+"/"+strconv.Itoa(j.Revision)+".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(blob, &res); err != nil {
+		t.Fatal(err)
+	}
+	// Every chunk's frames, and the silence before it, are in the file.
+	var frames int
+	for i, c := range chunks {
+		var chk stitch.ChunkCheck
+		if err := json.Unmarshal(c.Analysis, &chk); err != nil {
+			t.Fatal(err)
+		}
+		pause := a.Format.SamplesIn(res.Chunks[i].Pause) / int64(a.Format.FrameSamples())
+		frames += chk.Analysis.Frames + int(pause)
+	}
+	if frames != a.Frames {
+		t.Errorf("file has %d frames; chunks and pauses add up to %d", a.Frames, frames)
+	}
+	if a.Duration != j.Output.Duration {
+		t.Errorf("file plays %s, job says %s", a.Duration, j.Output.Duration)
+	}
+}
+
+func TestNarrateSampleWithLocalEngine(t *testing.T) {
+	local, err := synth.NewLocal(context.Background(), synth.LocalConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, local, nil)
+	j := h.narrate(t, pipeline.Request{ArticleID: "sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "local"}})
+	h.checkNarration(t, j)
+	if j.Chunks < 2 {
+		t.Errorf("the sample became %d chunk(s); it should need several", j.Chunks)
+	}
+	for _, st := range []string{"clean", "chunk", "synth", "stitch", "publish"} {
+		if j.Timings[st].End.IsZero() {
+			t.Errorf("stage %s has no end time", st)
+		}
+	}
+}
+
+func TestNarrateSampleWithOpenAI(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{APIKey: "sk-test", LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{APIKey: "sk-test", BaseURL: fake.URL(), Voice: "nova"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil)
+	j := h.narrate(t, pipeline.Request{ArticleID: "sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+	h.checkNarration(t, j)
+
+	log := fake.Log()
+	if len(log) != j.Chunks {
+		t.Errorf("%d requests for %d chunks", len(log), j.Chunks)
+	}
+	billed := 0
+	for _, e := range log {
+		if e.Method != http.MethodPost || e.Path != "/v1/audio/speech" {
+			t.Errorf("request %d: %s %s", e.N, e.Method, e.Path)
+		}
+		if e.Auth != "Bearer sk-test" {
+			t.Errorf("request %d: Authorization %q", e.N, e.Auth)
+		}
+		if e.Model != "tts-1" || e.Voice != "nova" || e.ResponseFormat != "mp3" {
+			t.Errorf("request %d: model %q voice %q format %q", e.N, e.Model, e.Voice, e.ResponseFormat)
+		}
+		if n := utf8.RuneCountInString(e.Input); n == 0 || n > 4096 {
+			t.Errorf("request %d: input of %d characters", e.N, n)
+		}
+		billed += e.Chars
+	}
+	if j.BilledChars != billed {
+		t.Errorf("job billed %d characters, the provider saw %d", j.BilledChars, billed)
+	}
+
+	// The same article again costs nothing: every chunk comes from the cache.
+	again := h.narrate(t, pipeline.Request{ArticleID: "sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}, Force: true})
+	h.checkNarration(t, again)
+	if n := len(fake.Log()); n != len(log) {
+		t.Errorf("re-narrating unchanged text made %d more requests", n-len(log))
+	}
+	if again.BilledChars != 0 {
+		t.Errorf("re-narration billed %d characters", again.BilledChars)
+	}
+}
+
+func TestBadInputFailsWithAReason(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{APIKey: "sk-right", LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{APIKey: "sk-wrong", BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil)
+	site := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(site.Close)
+	nav := `<html><head><title>Front page</title></head><body><nav><a href="/">Home</a> <a href="/news">News</a></nav><footer>© 2026</footer></body></html>`
+	for _, tc := range []struct {
+		name string
+		req  pipeline.Request
+		want string // in the reason
+	}{
+		{"empty page", pipeline.Request{Body: []byte{}, Kind: "html"}, "empty"},
+		{"no article", pipeline.Request{Body: []byte(nav), Kind: "html"}, "no article"},
+		{"binary", pipeline.Request{Body: bytes.Repeat([]byte{0x89, 'P', 'N', 'G', 0, 1, 2, 0xff}, 64)}, "not a web page or text"},
+		{"404", pipeline.Request{URL: site.URL + "/missing"}, "404"},
+		{"401 from the provider", pipeline.Request{Body: sample(t), Kind: "html"}, "credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.ArticleID = strings.ReplaceAll(tc.name, " ", "-")
+			tc.req.Options = queue.Options{Provider: "openai"}
+			j := h.narrate(t, tc.req)
+			if j.State != queue.Failed {
+				t.Fatalf("job ended %s, want failed", j.State)
+			}
+			if !strings.Contains(strings.ToLower(j.Error), tc.want) {
+				t.Errorf("reason %q does not mention %q", j.Error, tc.want)
+			}
+		})
+	}
+}
+
+func TestPublishToS3(t *testing.T) {
+	gw := storagetest.StartVersityGW(t)
+	store, err := storage.NewS3(context.Background(), gw.S3Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, store)
+	j := h.narrate(t, pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+	h.checkNarration(t, j)
+
+	// The object is served by the S3 server itself with the right headers.
+	resp, err := gw.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: &gw.Bucket, Key: &j.Output.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(resp.ContentType); got != "audio/mpeg" {
+		t.Errorf("Content-Type %q", got)
+	}
+	if got := aws.ToString(resp.CacheControl); got != "public, max-age=31536000, immutable" {
+		t.Errorf("Cache-Control %q", got)
+	}
+	sum := sha256.Sum256(body)
+	if int64(len(body)) != j.Output.Bytes || hex.EncodeToString(sum[:]) != j.Output.SHA256 {
+		t.Errorf("S3 holds %d bytes with another hash than the %d bytes published", len(body), j.Output.Bytes)
+	}
+}
+
+func TestBudgets(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("job cap", func(t *testing.T) {
+		h := start(t, prov, nil, pipeline.Config{JobMaxChars: 1000})
+		j := h.narrate(t, pipeline.Request{ArticleID: "capped", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+		if j.State != queue.Failed || !strings.Contains(j.Error, "over budget") || !strings.Contains(j.Error, strconv.Itoa(j.Estimate)) {
+			t.Errorf("job %s: %q; want a failure naming the estimate %d", j.State, j.Error, j.Estimate)
+		}
+		if n := len(fake.Log()); n != 0 {
+			t.Errorf("%d API calls for a job over its cap", n)
+		}
+	})
+	t.Run("daily budget", func(t *testing.T) {
+		fake.Reset()
+		text := strings.Repeat("The council met on Tuesday to discuss the budget. ", 20) // about 1,000 characters
+		h := start(t, prov, nil, pipeline.Config{DailyChars: 1500})
+		first := h.narrate(t, pipeline.Request{ArticleID: "first", Body: []byte("First story\n\n" + text), Kind: "text", Options: queue.Options{Provider: "openai"}})
+		if first.State != queue.Done {
+			t.Fatalf("first job within budget: %s %s", first.State, first.Error)
+		}
+		calls := len(fake.Log())
+		second := h.narrate(t, pipeline.Request{ArticleID: "second", Body: []byte("Second story\n\n" + strings.ToUpper(text)), Kind: "text", Options: queue.Options{Provider: "openai"}})
+		if second.State != queue.Failed || !strings.Contains(second.Error, "over budget") {
+			t.Errorf("second job: %s %q; want it over the daily budget", second.State, second.Error)
+		}
+		// A narration served from the cache costs nothing and passes.
+		again := h.narrate(t, pipeline.Request{ArticleID: "first", Body: []byte("First story\n\n" + text), Kind: "text", Options: queue.Options{Provider: "openai"}, Force: true})
+		if again.State != queue.Done {
+			t.Errorf("cached re-narration: %s %s", again.State, again.Error)
+		}
+		if n := len(fake.Log()); n > calls+1 {
+			t.Errorf("%d calls after the budget ran out", n-calls)
+		}
+	})
+}

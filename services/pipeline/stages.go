@@ -1,0 +1,449 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/clean"
+	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/lexicon"
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/publish"
+	"github.com/narrator-project/narrator/services/script"
+	"github.com/narrator-project/narrator/services/stitch"
+	"github.com/narrator-project/narrator/services/synth"
+)
+
+func (p *Pipeline) cleanStage(ctx context.Context) error {
+	return queue.Run(ctx, p.Queue, stage(StageClean, p, p.clean))
+}
+
+// clean turns the job's source into a script.
+func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
+	j, err := p.begin(ctx, t, StageClean)
+	if err != nil {
+		return nil, err
+	}
+	in := clean.Input{Title: j.Options.Title}
+	switch j.Source.Kind {
+	case "url":
+		page, err := p.Fetcher.Fetch(ctx, j.Source.URL)
+		if err != nil {
+			return nil, err
+		}
+		in.Body, in.ContentType, in.URL = page.Body, page.ContentType, page.URL
+	default:
+		in.Body, err = p.Queue.Blobs().Bytes(ctx, j.Source.Blob)
+		if err != nil {
+			return nil, err
+		}
+		in.ContentType, in.URL = contentTypes[j.Source.Kind], j.Source.URL
+	}
+	s, err := p.Cleaner.Clean(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if j.Options.Language != "" {
+		s.Language = j.Options.Language
+	}
+	if err := p.Queue.Blobs().PutJSON(ctx, scriptBlob(t), s); err != nil {
+		return nil, err
+	}
+	if _, err := p.finish(ctx, t, StageClean, func(j *queue.Job) {
+		j.Title, j.Chars = s.Title, s.Chars()
+	}); err != nil {
+		return nil, err
+	}
+	return []queue.Message{{Stage: StageChunk, ID: t.msgID(StageChunk), Data: t}}, nil
+}
+
+var contentTypes = map[string]string{
+	"html":     "text/html; charset=utf-8",
+	"text":     "text/plain; charset=utf-8",
+	"markdown": "text/markdown; charset=utf-8",
+}
+
+func (p *Pipeline) chunkStage(ctx context.Context) error {
+	return queue.Run(ctx, p.Queue, stage(StageChunk, p, p.chunk))
+}
+
+// chunk splits the script into chunks and fans out one synthesis task per
+// chunk, all at once, so chunks synthesize in parallel up to the limits.
+func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
+	j, err := p.begin(ctx, t, StageChunk)
+	if err != nil {
+		return nil, err
+	}
+	var s script.Script
+	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
+		return nil, err
+	}
+	lex, err := Lexicons(p.Queue).Get(ctx, j.Options.Publication)
+	if errors.Is(err, lexicon.ErrNotFound) {
+		lex, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.chunker(j.Options.Provider, lex)
+	if err != nil {
+		return nil, fault.Permanent(err)
+	}
+	chunks, err := c.Split(s)
+	if err != nil {
+		return nil, fault.Permanent(err)
+	}
+	if len(chunks) == 0 {
+		return nil, fault.Permanent(errors.New("chunk: the article has no text to read"))
+	}
+	estimate := 0
+	for _, ch := range chunks {
+		estimate += utf8.RuneCountInString(ch.Text)
+	}
+	if p.cfg.JobMaxChars > 0 && estimate > p.cfg.JobMaxChars {
+		return nil, fault.Permanent(fmt.Errorf("%w: the article would bill up to %d characters, over the cap of %d per job", ErrBudget, estimate, p.cfg.JobMaxChars))
+	}
+	if err := p.Queue.Blobs().PutJSON(ctx, planBlob(t), chunks); err != nil {
+		return nil, err
+	}
+	next := make([]queue.Message, len(chunks))
+	for i, ch := range chunks {
+		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: utf8.RuneCountInString(ch.Text)}); err != nil {
+			return nil, err
+		}
+		ct := Task{Job: t.Job, Rev: t.Rev, Chunk: i}
+		next[i] = queue.Message{Stage: synthStage(j.Options.Provider), ID: ct.msgID(StageSynth), Data: ct}
+	}
+	if _, err := p.finish(ctx, t, StageChunk, func(j *queue.Job) {
+		j.Chunks, j.Estimate = len(chunks), estimate
+		if lex != nil {
+			j.Lexicon = lex.Version()
+		}
+		j.Stage = StageSynth
+		j.Timings[StageSynth] = queue.Timing{Start: time.Now().UTC()}
+	}); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+func (p *Pipeline) synthStage(ctx context.Context, provider string) error {
+	s := stage(synthStage(provider), p, func(ctx context.Context, t Task) ([]queue.Message, error) {
+		return p.synth(ctx, t, p.Synths[provider])
+	})
+	s.MaxDeliver = 10 // a provider's outage of several minutes is ridden out
+	return queue.Run(ctx, p.Queue, s)
+}
+
+// synth synthesizes one chunk, checks its audio and, when it completes the
+// set, starts the stitch.
+func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]queue.Message, error) {
+	j, err := p.current(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	var plan []script.Chunk
+	if err := p.Queue.Blobs().GetJSON(ctx, planBlob(t), &plan); err != nil {
+		return nil, err
+	}
+	if t.Chunk < 0 || t.Chunk >= len(plan) {
+		return nil, fault.Permanent(fmt.Errorf("synth: chunk %d of a %d-chunk plan", t.Chunk, len(plan)))
+	}
+	ch := plan[t.Chunk]
+	st := queue.Chunk{Index: t.Chunk, State: queue.ChunkWorking, Chars: utf8.RuneCountInString(ch.Text), Attempts: queue.Delivery(ctx), Start: time.Now().UTC()}
+	if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st); err != nil {
+		return nil, err
+	}
+	req := synth.Request{
+		Text:         ch.Text,
+		Voice:        j.Options.Voice,
+		Model:        j.Options.Model,
+		Speed:        j.Options.Speed,
+		Instructions: j.Options.Instructions,
+		Language:     j.Options.Language,
+	}
+	if err := p.checkBudget(ctx, sy, req, j); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	res, err := sy.Synthesize(ctx, req)
+	observeSynth(sy.Provider().Name(), res, err, time.Since(began))
+	if res.Billed > 0 {
+		if err := p.Queue.Jobs().AddUsage(ctx, time.Now(), res.Billed, "provider."+sy.Provider().Name(), "publication."+pubKey(j.Options.Publication)); err != nil {
+			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
+		}
+	}
+	if err != nil {
+		st.Error = err.Error()
+		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
+		err = fmt.Errorf("chunk %d: %w", t.Chunk, err)
+		if synth.NeedsOperator(err) {
+			err = fault.Halt(err)
+		}
+		return nil, err
+	}
+	check, err := stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, formatOf(sy.Provider().Limits().Format), p.stitchConfig(j))
+	if err != nil {
+		// Bad audio is not kept: the retry asks the provider again.
+		_ = p.Queue.Audio().Delete(ctx, res.Key)
+		st.Error = err.Error()
+		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
+		return nil, fault.Retry(fmt.Errorf("chunk %d: %w", t.Chunk, err), 0)
+	}
+	analysis, err := json.Marshal(check)
+	if err != nil {
+		return nil, err
+	}
+	st.State, st.Audio, st.CacheHit, st.BilledChars = queue.ChunkDone, res.Key, res.Cached, res.Billed
+	st.Analysis, st.Error, st.End = analysis, "", time.Now().UTC()
+	if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st); err != nil {
+		return nil, err
+	}
+
+	// Fan-in: whoever records the last chunk starts the stitch. Two workers
+	// finishing together may both see the set complete; the stitch task's
+	// de-duplication id lets only one through.
+	all, err := p.Queue.Jobs().Chunks(ctx, t.Job, t.Rev)
+	if err != nil {
+		return nil, err
+	}
+	done := 0
+	for _, c := range all {
+		if c.State == queue.ChunkDone {
+			done++
+		}
+	}
+	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventChunkDone, Stage: StageSynth, Chunk: t.Chunk, Chunks: j.Chunks, Done: done})
+	if done < j.Chunks {
+		return nil, nil
+	}
+	return []queue.Message{{Stage: StageStitch, ID: Task{Job: t.Job, Rev: t.Rev}.msgID(StageStitch), Data: Task{Job: t.Job, Rev: t.Rev}}}, nil
+}
+
+// formatOf names a provider's output format in the MP3 library's terms.
+// ErrBudget is the cause of jobs that would bill more than allowed.
+var ErrBudget = errors.New("over budget")
+
+// checkBudget fails a chunk that would take its publication past the
+// day's budget. A chunk in the cache costs nothing and always passes.
+func (p *Pipeline) checkBudget(ctx context.Context, sy *synth.Synthesizer, req synth.Request, j queue.Job) error {
+	if p.cfg.DailyChars <= 0 {
+		return nil
+	}
+	key, _, err := sy.Key(req)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Queue.Audio().Size(ctx, key); err == nil {
+		return nil
+	}
+	pub := pubKey(j.Options.Publication)
+	used, err := p.Queue.Jobs().Usage(ctx, time.Now(), "publication."+pub)
+	if err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(req.Text); used+n > p.cfg.DailyChars {
+		return fault.Permanent(fmt.Errorf("%w: publication %s has billed %d of its %d characters today; this chunk needs %d more",
+			ErrBudget, pub, used, p.cfg.DailyChars, n))
+	}
+	return nil
+}
+
+func formatOf(f synth.Format) mp3.Format {
+	v := map[int]mp3.Version{1: mp3.MPEG1, 2: mp3.MPEG2, 25: mp3.MPEG25}[f.MPEG]
+	return mp3.Format{Version: v, SampleRate: f.SampleRate, Channels: f.Channels}
+}
+
+func (p *Pipeline) stitchConfig(j queue.Job) stitch.Config {
+	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: j.Options.Speed}
+}
+
+func (p *Pipeline) stitchStage(ctx context.Context) error {
+	return queue.Run(ctx, p.Queue, stage(StageStitch, p, p.stitch))
+}
+
+// stitch joins the chunks into the narration and validates it.
+func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) {
+	j, err := p.begin(ctx, t, StageStitch)
+	if err != nil {
+		return nil, err
+	}
+	var s script.Script
+	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
+		return nil, err
+	}
+	var plan []script.Chunk
+	if err := p.Queue.Blobs().GetJSON(ctx, planBlob(t), &plan); err != nil {
+		return nil, err
+	}
+	statuses, err := p.Queue.Jobs().Chunks(ctx, t.Job, t.Rev)
+	if err != nil {
+		return nil, err
+	}
+	if len(statuses) != len(plan) {
+		return nil, fmt.Errorf("stitch: %d of %d chunks recorded", len(statuses), len(plan))
+	}
+	inputs := make([]stitch.Input, len(plan))
+	billed := 0
+	var synthEnd time.Time
+	for i, st := range statuses {
+		if st.State != queue.ChunkDone {
+			return nil, fmt.Errorf("stitch: chunk %d is %s", i, st.State)
+		}
+		var check stitch.ChunkCheck
+		if err := json.Unmarshal(st.Analysis, &check); err != nil {
+			return nil, fault.Permanent(fmt.Errorf("stitch: chunk %d analysis: %w", i, err))
+		}
+		audio := st.Audio
+		inputs[i] = stitch.Input{
+			Chunk: plan[i],
+			Check: &check,
+			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Queue.Audio().Open(ctx, audio) },
+		}
+		billed += st.BilledChars
+		if st.End.After(synthEnd) {
+			synthEnd = st.End
+		}
+	}
+	meta := stitch.MetadataFromScript(s)
+	meta.Provider, meta.Model, meta.Voice = j.Options.Provider, j.Options.Model, j.Options.Voice
+	meta.Disclosure = p.cfg.Disclosure
+	if j.Options.Section != "" {
+		meta.Section = j.Options.Section
+	}
+	if j.Options.Publication != "" {
+		meta.Publication = j.Options.Publication
+	}
+
+	// The narration streams into the blob as it is joined, hashed on the
+	// way for the published key.
+	pr, pw := io.Pipe()
+	h := sha256.New()
+	var res *stitch.Result
+	stitched := make(chan error, 1)
+	go func() {
+		r, err := stitch.Stitch(ctx, io.MultiWriter(pw, h), inputs, meta, p.stitchConfig(j))
+		res = r
+		pw.CloseWithError(err)
+		stitched <- err
+	}()
+	_, putErr := p.Queue.Blobs().Put(ctx, outputBlob(t), pr)
+	pr.CloseWithError(putErr) // unblocks the join if the upload stopped early
+	if err := <-stitched; err != nil {
+		return nil, err
+	}
+	if putErr != nil {
+		return nil, putErr
+	}
+	if err := p.Queue.Blobs().PutJSON(ctx, resultBlob(t), stitchOutput{Result: res, SHA256: hex.EncodeToString(h.Sum(nil))}); err != nil {
+		return nil, err
+	}
+	if _, err := p.finish(ctx, t, StageStitch, func(j *queue.Job) {
+		j.BilledChars = billed
+		if tm := j.Timings[StageSynth]; !synthEnd.IsZero() {
+			tm.End = synthEnd
+			j.Timings[StageSynth] = tm
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return []queue.Message{{Stage: StagePublish, ID: t.msgID(StagePublish), Data: t}}, nil
+}
+
+// stitchOutput is what the stitch stage hands to publish.
+type stitchOutput struct {
+	*stitch.Result
+	SHA256 string `json:"sha256"`
+}
+
+func (p *Pipeline) publishStage(ctx context.Context) error {
+	return queue.Run(ctx, p.Queue, stage(StagePublish, p, p.publish))
+}
+
+// publish uploads the narration, its transcript, chapters and manifest,
+// and asks for the feeds to be rebuilt.
+func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error) {
+	j, err := p.begin(ctx, t, StagePublish)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		s    script.Script
+		plan []script.Chunk
+		res  stitchOutput
+	)
+	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
+		return nil, err
+	}
+	if err := p.Queue.Blobs().GetJSON(ctx, planBlob(t), &plan); err != nil {
+		return nil, err
+	}
+	if err := p.Queue.Blobs().GetJSON(ctx, resultBlob(t), &res); err != nil {
+		return nil, err
+	}
+	audio, err := p.Queue.Blobs().Open(ctx, outputBlob(t))
+	if err != nil {
+		return nil, err
+	}
+	defer audio.Close()
+	pub, err := p.Publisher.Publish(ctx, publish.Narration{
+		ArticleID: j.ArticleID,
+		Key:       j.ID,
+		Script:    s,
+		Chunks:    plan,
+		Result:    res.Result,
+		Audio:     audio,
+		Size:      res.Bytes,
+		SHA256:    res.SHA256,
+		Provider:  j.Options.Provider,
+		Model:     j.Options.Model,
+		Voice:     j.Options.Voice,
+		Section:   j.Options.Section,
+		Author:    j.Options.Author,
+		Created:   j.Submitted,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	out := &queue.Output{
+		Key: pub.Audio.Key, URL: pub.Audio.URL, Bytes: res.Bytes, Duration: res.Duration,
+		SHA256: res.SHA256, Loudness: res.Loudness, Files: pub.URLs(),
+	}
+	if _, err := p.finish(ctx, t, StagePublish, func(j *queue.Job) {
+		j.State, j.Stage, j.Output = queue.Done, StagePublish, out
+	}); err != nil {
+		return nil, err
+	}
+	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventDone, Message: out.URL})
+	return []queue.Message{feedTask(t, "publish")}, nil
+}
+
+// feedTask asks for the feeds to be rebuilt after a change to a job.
+func feedTask(t Task, why string) queue.Message {
+	return queue.Message{Stage: StageFeed, ID: fmt.Sprintf("feed-%s-%s-%d-%d", why, t.Job, t.Rev, time.Now().UnixNano()), Data: t}
+}
+
+func (p *Pipeline) feedStage(ctx context.Context) error {
+	s := stage(StageFeed, p, func(ctx context.Context, t Task) ([]queue.Message, error) {
+		_, err := p.Publisher.RebuildFeeds(ctx)
+		return nil, err
+	})
+	// The feeds are rebuilt from what is published, one rebuild at a time
+	// across the cluster, so that a slower rebuild never overwrites a
+	// newer one with an older listing.
+	s.MaxAckPending = 1
+	s.Fail = func(ctx context.Context, t Task, err error) error {
+		p.Logger.Error("feeds not rebuilt; the next publish or 'narrator feeds rebuild' will", "job_id", t.Job, "err", err)
+		return nil
+	}
+	return queue.Run(ctx, p.Queue, s)
+}

@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Stage names: each is a subject of the task stream and a durable consumer.
+// Synthesis has one stage per provider, so that a worker takes only the
+// chunks it has credentials for.
+const (
+	StageClean   = "clean"
+	StageChunk   = "chunk"
+	StageSynth   = "synth" // StageSynth + "." + provider
+	StageStitch  = "stitch"
+	StagePublish = "publish"
+	StageFeed    = "feed"
+)
+
+// Stages lists every stage in pipeline order, synthesis once per provider.
+func Stages(providers ...string) []string {
+	s := []string{StageClean, StageChunk}
+	for _, p := range providers {
+		s = append(s, synthStage(p))
+	}
+	return append(s, StageStitch, StagePublish, StageFeed)
+}
+
+func synthStage(provider string) string { return StageSynth + "." + provider }
+
+// Task is the message every stage receives: which job revision to work on
+// and, for synthesis, which chunk. Everything else is read from job state
+// and blobs, so tasks stay small and a redelivered task sees the latest.
+type Task struct {
+	Job   string `json:"job"`
+	Rev   int    `json:"rev"`
+	Chunk int    `json:"chunk,omitempty"`
+}
+
+// LogAttrs names the task in logs.
+func (t Task) LogAttrs() []any { return []any{"job_id", t.Job, "revision", t.Rev} }
+
+// msgID is the task's de-duplication id: a redelivered stage republishes
+// the same ids and JetStream drops the copies.
+func (t Task) msgID(stage string) string {
+	id := stage + "-" + t.Job + "-" + strconv.Itoa(t.Rev)
+	if stage == StageSynth {
+		id += "-" + strconv.Itoa(t.Chunk)
+	}
+	return id
+}
+
+// Blob names of a job revision's intermediate files.
+func sourceBlob(job, hash string) string { return "source/" + job + "/" + hash }
+func scriptBlob(t Task) string           { return fmt.Sprintf("script/%s/%d.json", t.Job, t.Rev) }
+func planBlob(t Task) string             { return fmt.Sprintf("plan/%s/%d.json", t.Job, t.Rev) }
+func outputBlob(t Task) string           { return fmt.Sprintf("output/%s/%d.mp3", t.Job, t.Rev) }
+func resultBlob(t Task) string           { return fmt.Sprintf("output/%s/%d.json", t.Job, t.Rev) }
