@@ -91,6 +91,7 @@ type settings struct {
 	ChunkTarget  int
 	JobMaxChars  int
 	DailyChars   int
+	FetchAllow   string
 
 	PublicURL   string
 	S3Bucket    string
@@ -131,6 +132,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", 0), "characters a chunk aims at; 0 for the default (env NARRATOR_CHUNK_TARGET)")
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
+	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
 	fs.StringVar(&s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", "http://127.0.0.1:8080"), "address listeners reach narrator serve at, for media URLs (env NARRATOR_PUBLIC_URL)")
 	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
 	fs.StringVar(&s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server URL (env S3_ENDPOINT)")
@@ -236,7 +238,6 @@ func (s *settings) provider(ctx context.Context) (synth.Provider, error) {
 // worker of one stage needs no other stage's tools or credentials.
 func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logger, stages []string) (*pipeline.Pipeline, error) {
 	deps := pipeline.Deps{Queue: q, Logger: log}
-	var err error
 	if slices.Contains(stages, pipeline.StagePublish) || slices.Contains(stages, pipeline.StageFeed) {
 		st, err := s.openStore(ctx)
 		if err != nil {
@@ -247,7 +248,11 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		}
 	}
 	if slices.Contains(stages, pipeline.StageClean) {
-		deps.Fetcher = ingest.New(ingest.Config{})
+		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: ingest.SplitList(s.FetchAllow)})
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		deps.Fetcher = ingest.New(ingest.Config{Guard: guard})
 		if deps.Cleaner, err = clean.New(clean.Config{}); err != nil {
 			return nil, err
 		}
