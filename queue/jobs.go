@@ -86,6 +86,7 @@ type Job struct {
 	State       State             `json:"state"`
 	Stage       string            `json:"stage"`
 	Title       string            `json:"title,omitempty"`
+	Language    string            `json:"language,omitempty"` // the article's, as given or detected
 	Chunks      int               `json:"chunks"`
 	Lexicon     string            `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
 	Chars       int               `json:"chars"`

@@ -365,3 +365,24 @@ func TestBudgets(t *testing.T) {
 		}
 	})
 }
+
+func TestLanguagePicksTheVoice(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL(), Voice: "nova", Voices: map[string]string{"uk": "onyx"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil)
+	uk := "Міська рада ухвалила бюджет\n\nДепутати міської ради в понеділок ухвалили бюджет на наступний рік. " +
+		"Найбільше коштів спрямують на ремонт шкіл і лікарень. Голова бюджетної комісії сказав, що місто вперше " +
+		"за три роки не матиме дефіциту, а частину коштів відкладуть на захист від повеней."
+	j := h.narrate(t, pipeline.Request{ArticleID: "uk-budget", Body: []byte(uk), Kind: "text", Options: queue.Options{Provider: "openai"}})
+	if j.State != queue.Done || j.Language != "uk" {
+		t.Fatalf("job %s, language %q: %s", j.State, j.Language, j.Error)
+	}
+	for _, e := range fake.Log() {
+		if e.Voice != "onyx" {
+			t.Errorf("a Ukrainian article was read with voice %q, want the Ukrainian voice onyx", e.Voice)
+		}
+	}
+}

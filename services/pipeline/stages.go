@@ -59,7 +59,7 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 		return nil, err
 	}
 	if _, err := p.finish(ctx, t, StageClean, func(j *queue.Job) {
-		j.Title, j.Chars = s.Title, s.Chars()
+		j.Title, j.Chars, j.Language = s.Title, s.Chars(), s.Language
 	}); err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		Model:        j.Options.Model,
 		Speed:        j.Options.Speed,
 		Instructions: j.Options.Instructions,
-		Language:     j.Options.Language,
+		Language:     j.Language, // picks the provider's voice for it
 	}
 	if err := p.checkBudget(ctx, sy, req, j); err != nil {
 		return nil, err
