@@ -63,6 +63,10 @@ func runFakeTTS(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	// Encode the audio now, so that the first requests are as fast as the rest.
+	if err := srv.Warm(ctx); err != nil {
+		return err
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)

@@ -51,6 +51,7 @@ type scriptChunk struct {
 func runScript(ctx context.Context, args []string, sio stdio) error {
 	fs := newFlags("script", "[flags] FILE|URL|-", sio)
 	asJSON := fs.Bool("json", false, "print JSON: title, byline, paragraphs, chunks and more")
+	fetchAllow := fs.String("fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public (env NARRATOR_FETCH_ALLOW)")
 	maxChars := fs.Int("max", chunk.MaxOpenAI, "most characters in one chunk (OpenAI 4096, Polly 3000)")
 	target := fs.Int("target", chunk.DefaultTarget, "chunk size to aim at, in characters")
 	light := fs.Bool("light", false, "light normalization, for a provider that reads numbers well itself")
@@ -98,7 +99,7 @@ func runScript(ctx context.Context, args []string, sio stdio) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	in, err := readSource(ctx, fs.Arg(0), sio.In, defaultMaxInput)
+	in, err := readSource(ctx, fs.Arg(0), sio.In, defaultMaxInput, *fetchAllow)
 	if err != nil {
 		return err
 	}
@@ -206,9 +207,13 @@ const defaultMaxInput = 5 << 20
 
 // readSource reads the document named by arg: a URL, "-" for standard
 // input, or a file path.
-func readSource(ctx context.Context, arg string, stdin io.Reader, limit int64) (clean.Input, error) {
+func readSource(ctx context.Context, arg string, stdin io.Reader, limit int64, allow string) (clean.Input, error) {
 	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		page, err := ingest.New(ingest.Config{MaxBytes: limit}).Fetch(ctx, arg)
+		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: ingest.SplitList(allow)})
+		if err != nil {
+			return clean.Input{}, usageError{err.Error()}
+		}
+		page, err := ingest.New(ingest.Config{MaxBytes: limit, Guard: guard}).Fetch(ctx, arg)
 		if err != nil {
 			return clean.Input{}, err
 		}

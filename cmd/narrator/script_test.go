@@ -103,6 +103,7 @@ func TestScriptSources(t *testing.T) {
 		w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
+	t.Setenv("NARRATOR_FETCH_ALLOW", "127.0.0.1") // the test site is on loopback
 	code, stdout, stderr = runWithInput(t, "", "script", "--json", srv.URL+"/news/flood-wall")
 	if code != 0 || !strings.Contains(stdout, `"url": "`+srv.URL+`/news/flood-wall"`) {
 		t.Errorf("URL: exit %d, %s %s", code, stderr, stdout[:min(len(stdout), 300)])

@@ -92,6 +92,9 @@ type settings struct {
 	JobMaxChars  int
 	DailyChars   int
 	FetchAllow   string
+	RPM          int
+	CPM          int
+	RateBurst    int
 
 	PublicURL   string
 	S3Bucket    string
@@ -128,8 +131,11 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&s.Speed, "speed", envFloat("NARRATOR_SPEED", 1), "speech speed, 0.25 to 4 (env NARRATOR_SPEED)")
 	fs.StringVar(&s.Instructions, "instructions", env("NARRATOR_INSTRUCTIONS", ""), "style instructions for gpt-4o-mini-tts (env NARRATOR_INSTRUCTIONS)")
 	fs.StringVar(&s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API URL (env OPENAI_BASE_URL)")
-	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 4), "chunks this process synthesizes at once (env NARRATOR_SYNTH_CONCURRENCY)")
-	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", 0), "characters a chunk aims at; 0 for the default (env NARRATOR_CHUNK_TARGET)")
+	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
+	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
+	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
+	fs.IntVar(&s.CPM, "cpm", envInt("NARRATOR_CPM", 0), "characters a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_CPM)")
+	fs.IntVar(&s.RateBurst, "rate-burst", envInt("NARRATOR_RATE_BURST", 0), "requests at once after a quiet spell; default the RPM (env NARRATOR_RATE_BURST)")
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
 	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
@@ -262,7 +268,19 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		if err != nil {
 			return nil, err
 		}
-		sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{Logger: log})
+		// One budget per provider and model, shared by every worker of the
+		// cluster through NATS.
+		var lim synth.Limiter
+		if s.RPM > 0 || s.CPM > 0 {
+			model := s.Model
+			if model == "" && len(prov.Limits().Models) > 0 {
+				model = prov.Limits().Models[0]
+			}
+			if lim, err = q.RateLimiter(ctx, prov.Name()+"."+model, queue.RateConfig{RPM: s.RPM, CharsPerMinute: s.CPM, Burst: s.RateBurst}); err != nil {
+				return nil, err
+			}
+		}
+		sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{Logger: log, Limiter: lim})
 		if err != nil {
 			return nil, err
 		}
