@@ -133,6 +133,9 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 		MaxAckPending: s.MaxAckPending,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down before the stage started: nothing to hand back
+		}
 		return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
 	}
 	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name), halted: make(chan struct{})}

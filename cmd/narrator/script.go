@@ -209,7 +209,7 @@ const defaultMaxInput = 5 << 20
 // input, or a file path.
 func readSource(ctx context.Context, arg string, stdin io.Reader, limit int64, allow string) (clean.Input, error) {
 	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: ingest.SplitList(allow)})
+		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: splitList(allow)})
 		if err != nil {
 			return clean.Input{}, usageError{err.Error()}
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,12 +26,14 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	s.workerFlags(fs)
 	fs.StringVar(&s.NATSListen, "nats-listen", env("NARRATOR_NATS_LISTEN", ""), "let other processes reach the embedded NATS server at this address, e.g. 127.0.0.1:4222 (env NARRATOR_NATS_LISTEN)")
 	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
+	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(allStages, ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError{"serve takes no arguments"}
 	}
+	stages := splitStages(*stageList)
 	log, err := s.logger(os.Stderr)
 	if err != nil {
 		return err
@@ -43,7 +46,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if u := q.ClientURL(); u != "" && s.NATSURL == "" {
 		log.Info("embedded NATS server listening", "url", u)
 	}
-	p, err := s.pipeline(ctx, q, log, allStages)
+	p, err := s.pipeline(ctx, q, log, stages)
 	if err != nil {
 		return err
 	}
@@ -75,7 +78,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	worked := make(chan error, 1)
-	go func() { worked <- p.Run(ctx, allStages) }()
+	go func() { worked <- p.Run(ctx, stages) }()
 
 	select {
 	case err = <-served:
@@ -104,9 +107,9 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	if s.NATSURL == "" {
 		return usageError{"worker needs a NATS server: set NATS_URL (e.g. start 'narrator serve --nats-listen 127.0.0.1:4222' and use NATS_URL=nats://127.0.0.1:4222)"}
 	}
-	names := strings.Split(*stages, ",")
-	for i, n := range names {
-		names[i] = strings.TrimSpace(n)
+	names := splitStages(*stages)
+	if len(names) == 0 {
+		return usageError{"give the worker at least one stage: --stages clean,chunk,synth,stitch,publish,feed"}
 	}
 	log, err := s.logger(os.Stderr)
 	if err != nil {
@@ -139,4 +142,9 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	}
 	log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
 	return p.Run(ctx, names)
+}
+
+// splitStages reads a stage list; "none" is the empty list.
+func splitStages(list string) []string {
+	return slices.DeleteFunc(splitList(list), func(s string) bool { return s == "none" })
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/clean"
@@ -27,6 +28,12 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// splitList reads a list written as one string, entries separated by
+// commas or spaces ("cms.internal, 10.20.0.0/16").
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 // secret reads NAME, or the file NAME_FILE names (for container secrets).
@@ -95,6 +102,8 @@ type settings struct {
 	RPM          int
 	CPM          int
 	RateBurst    int
+	PollyURL     string
+	PollyLex     string
 
 	PublicURL   string
 	S3Bucket    string
@@ -131,6 +140,8 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&s.Speed, "speed", envFloat("NARRATOR_SPEED", 1), "speech speed, 0.25 to 4 (env NARRATOR_SPEED)")
 	fs.StringVar(&s.Instructions, "instructions", env("NARRATOR_INSTRUCTIONS", ""), "style instructions for gpt-4o-mini-tts (env NARRATOR_INSTRUCTIONS)")
 	fs.StringVar(&s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API URL (env OPENAI_BASE_URL)")
+	fs.StringVar(&s.PollyURL, "polly-endpoint", env("POLLY_ENDPOINT", ""), "Amazon Polly endpoint, e.g. a VPC endpoint; default the region's (env POLLY_ENDPOINT)")
+	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
 	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
@@ -225,16 +236,12 @@ func (s *settings) provider(ctx context.Context) (synth.Provider, error) {
 		}
 		return synth.NewOpenAI(synth.OpenAIConfig{APIKey: key, BaseURL: s.OpenAIURL, Model: s.Model, Voice: s.Voice, Speed: s.Speed, Instructions: s.Instructions})
 	case "polly":
-		var lexicons []string
-		if l := os.Getenv("POLLY_LEXICONS"); l != "" {
-			lexicons = strings.Split(l, ",")
-		}
 		return synth.NewPolly(ctx, synth.PollyConfig{
 			Region:   env("AWS_REGION", ""),
-			Endpoint: env("POLLY_ENDPOINT", ""),
+			Endpoint: s.PollyURL,
 			Engine:   s.Model,
 			Voice:    s.Voice,
-			Lexicons: lexicons,
+			Lexicons: splitList(s.PollyLex),
 		})
 	}
 	return nil, usageError{fmt.Sprintf("--engine %q: want local, openai or polly", s.Engine)}
@@ -254,7 +261,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		}
 	}
 	if slices.Contains(stages, pipeline.StageClean) {
-		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: ingest.SplitList(s.FetchAllow)})
+		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: splitList(s.FetchAllow)})
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}

@@ -1,0 +1,474 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/storage/storagetest"
+)
+
+// TestDeploymentsRunOnTheirCluster starts the three-node NATS cluster that
+// nats-server.conf describes (in this process, on local ports) and a real
+// S3 server, then runs every narrator process that docker-compose.yml and
+// the Kubernetes manifests start, with their arguments and variables. Each
+// must come up, create the consumers its stages work on (the names KEDA
+// scales on), answer its probes and health checks, and stop cleanly on
+// SIGTERM within its grace period.
+func TestDeploymentsRunOnTheirCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS cluster, an S3 server and every deployed process")
+	}
+	files, err := readDeployFiles(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, p := checkAll(files, narrator)
+	if len(p) > 0 {
+		t.Fatalf("the deploy files have problems (see TestDeployFilesMatchTheBinary); first: %s", p[0])
+	}
+	cl := startCluster(t, b.natsConf)
+	gw := storagetest.StartVersityGW(t)
+
+	t.Run("NATS probes", func(t *testing.T) {
+		for _, pb := range b.natsProbes {
+			for _, n := range cl.nodes {
+				if err := waitHTTP(t.Context(), "http://"+n.monitor+pb.path, 30*time.Second); err != nil {
+					t.Errorf("%s: node %s: %v", pb.kind, n.name, err)
+				}
+			}
+		}
+	})
+
+	buckets := map[string]bool{}
+	for _, pr := range append(slices.Clone(b.composeProcs), b.k8sProcs...) {
+		t.Run(pr.where, func(t *testing.T) {
+			if bk := pr.setting("s3-bucket"); bk != "" && !buckets[bk] {
+				if err := gw.CreateBucket(t.Context(), bk); err != nil {
+					t.Fatal(err)
+				}
+				buckets[bk] = true
+			}
+			runDeployed(t, cl, gw, b, pr)
+		})
+	}
+
+	t.Run("streams have three replicas", func(t *testing.T) {
+		s, err := cl.js.Stream(t.Context(), queue.TaskStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Config.Replicas != 3 {
+			t.Errorf("%s has %d replicas, want 3", queue.TaskStream, info.Config.Replicas)
+		}
+	})
+}
+
+// cluster is three in-process NATS servers made from nats-server.conf.
+type cluster struct {
+	nodes []*node
+	urls  string // NATS_URL for all three
+	nc    *nats.Conn
+	js    jetstream.JetStream
+}
+
+type node struct {
+	name, monitor string
+	srv           *server.Server
+}
+
+// startCluster runs nats-server.conf three times, as the three nodes: the
+// file's settings (JetStream, sync_interval, limits, cluster name) stay;
+// addresses, routes and directories are moved to this machine.
+func startCluster(t *testing.T, nc *natsConf) *cluster {
+	t.Helper()
+	var routes []string
+	ports := make([]int, 3)
+	for i := range ports {
+		ports[i] = freePort(t)
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	cl := &cluster{}
+	var urls []string
+	for i := range 3 {
+		name := fmt.Sprintf("nats-%d", i)
+		conf, err := nc.writeWith(t.TempDir(), func(string) string { return name })
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		o.Host, o.Port = "127.0.0.1", -1
+		o.HTTPHost, o.HTTPPort = "127.0.0.1", -1
+		o.Cluster.Host, o.Cluster.Port = "127.0.0.1", ports[i]
+		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		o.StoreDir = filepath.Join(dir, "jetstream")
+		o.PidFile = filepath.Join(dir, "nats-server.pid")
+		// DEPLOY_NATS_LOG=1 shows the nodes' logs, for a cluster that will
+		// not form.
+		o.NoSigs, o.NoLog = true, os.Getenv("DEPLOY_NATS_LOG") == ""
+		o.Debug = os.Getenv("DEPLOY_NATS_LOG") != ""
+		srv, err := server.NewServer(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.ConfigureLogger()
+		srv.Start()
+		t.Cleanup(func() {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		})
+		if !srv.ReadyForConnections(30 * time.Second) {
+			t.Fatalf("%s did not start", name)
+		}
+		if srv.Name() != name {
+			t.Fatalf("server name %q, want %q from $SERVER_NAME", srv.Name(), name)
+		}
+		cl.nodes = append(cl.nodes, &node{name: name, monitor: srv.MonitorAddr().String(), srv: srv})
+		urls = append(urls, srv.ClientURL())
+	}
+	cl.urls = strings.Join(urls, ",")
+	var err error
+	if cl.nc, err = nats.Connect(cl.urls); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.nc.Close)
+	if cl.js, err = jetstream.New(cl.nc); err != nil {
+		t.Fatal(err)
+	}
+	// JetStream answers once the nodes have elected a meta leader.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var last error
+	for {
+		attempt, stop := context.WithTimeout(ctx, 2*time.Second)
+		_, err := cl.js.AccountInfo(attempt)
+		stop()
+		if err == nil {
+			return cl
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the cluster did not form: %v", last)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runDeployed runs one deployed narrator process against the cluster.
+func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle, pr *process) {
+	dir := t.TempDir()
+	cl.deleteConsumers(t)
+
+	env := map[string]string{}
+	if b.dockerfile != nil {
+		for k, v := range b.dockerfile.env() {
+			env[k] = v
+		}
+	}
+	secretFile := func(name, value string) string {
+		f := filepath.Join(dir, "secret-"+name)
+		if err := os.WriteFile(f, []byte(value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for k, v := range pr.env {
+		if strings.HasPrefix(v, "secret:") || v == "(from the pod)" {
+			v = "test-secret"
+		}
+		env[k] = v
+	}
+	// Where the platform would provide things, this machine does.
+	env["NATS_URL"] = cl.urls
+	env["NARRATOR_DATA_DIR"] = filepath.Join(dir, "data")
+	if env["S3_BUCKET"] != "" {
+		env["S3_ENDPOINT"], env["S3_REGION"], env["S3_PATH_STYLE"] = gw.Endpoint, gw.Region, "true"
+		env["S3_ACCESS_KEY_ID"], env["S3_SECRET_ACCESS_KEY"] = gw.AccessKey, gw.SecretKey
+		for _, k := range []string{"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"} {
+			if _, ok := env[k+"_FILE"]; ok {
+				env[k+"_FILE"] = secretFile(k, env[k])
+				delete(env, k)
+			}
+		}
+	}
+	for k := range env {
+		if strings.HasSuffix(k, "_FILE") && !strings.HasPrefix(env[k], dir) {
+			env[k] = secretFile(k, "test-secret")
+		}
+	}
+	if pr.engine() == "openai" {
+		// Nothing is synthesized: no task is published. The address only
+		// has to be an http URL.
+		env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
+	}
+	argv := slices.Clone(pr.argv)
+	localPort := map[int]int{}
+	for port, envName := range pr.listenPorts() {
+		lp := freePort(t)
+		localPort[port] = lp
+		for name, f := range pr.args.cmd.flags {
+			if strings.Contains(f.usage, "(env "+envName+")") {
+				argv = append(argv, fmt.Sprintf("-%s=127.0.0.1:%d", name, lp))
+			}
+		}
+	}
+
+	cmdEnv := baseEnv(dir)
+	for k, v := range env {
+		cmdEnv = append(cmdEnv, k+"="+v)
+	}
+	cmd := exec.Command(narrator.bin, argv...)
+	cmd.Env = cmdEnv
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+
+	// Up: its consumers exist, its probes answer.
+	want := pr.consumers(narrator)
+	deadline := time.Now().Add(60 * time.Second)
+	pending := slices.Clone(pr.probes)
+	for {
+		select {
+		case err := <-exited:
+			stopped = true
+			t.Fatalf("narrator %s exited: %v\n%s", strings.Join(argv, " "), err, out.String())
+		default:
+		}
+		have := pulledConsumers(t.Context(), cl.js)
+		var next []httpProbe
+		for _, pb := range pending {
+			if !get200(t.Context(), fmt.Sprintf("http://127.0.0.1:%d%s", localPort[pb.port], pb.path)) {
+				next = append(next, pb)
+			}
+		}
+		pending = next
+		if containsAll(have, want) && len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: consumers pulled from %v (want %v), probes not answering 200: %v\n%s", have, want, pending, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// KEDA reads the scaled consumer from the monitoring endpoint, at the
+	// node named by the consumer's leader.
+	if pr.system == "k8s" {
+		for _, c := range want {
+			if slices.Contains(b.kedaConsumers, c) {
+				checkKEDAView(t, cl, c)
+			}
+		}
+	}
+
+	// Down: SIGTERM, and out within the grace period.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Errorf("narrator %s did not stop cleanly on SIGTERM: %v\n%s", strings.Join(argv, " "), err, out.String())
+		}
+	case <-time.After(time.Duration(pr.grace) * time.Second):
+		t.Errorf("narrator %s still running %ds (the grace period) after SIGTERM\n%s", strings.Join(argv, " "), pr.grace, out.String())
+	}
+}
+
+// checkKEDAView reads /jsz the way KEDA's nats-jetstream scaler does and
+// checks the consumer is there, led by a node KEDA can address by name.
+func checkKEDAView(t *testing.T, cl *cluster, consumer string) {
+	t.Helper()
+	var names []string
+	for _, n := range cl.nodes {
+		names = append(names, n.name)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, n := range cl.nodes {
+			info, err := jsz(t.Context(), n.monitor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, acc := range info.AccountDetails {
+				if acc.Name != "$G" {
+					continue
+				}
+				for _, s := range acc.Streams {
+					if s.Name != queue.TaskStream {
+						continue
+					}
+					for _, ci := range s.Consumer {
+						if ci.Name == consumer && ci.Cluster != nil && slices.Contains(names, ci.Cluster.Leader) {
+							return
+						}
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node's /jsz shows consumer %s of %s in account $G with a leader among %v", consumer, queue.TaskStream, names)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func jsz(ctx context.Context, monitor string) (*server.JSInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+monitor+"/jsz?acc=$G&consumers=true&config=true", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var info server.JSInfo
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		return nil, fmt.Errorf("/jsz: %w", err)
+	}
+	return &info, nil
+}
+
+// pulledConsumers lists the task consumers that have a pull request
+// waiting: some worker is consuming from them, not merely creating them.
+func pulledConsumers(ctx context.Context, js jetstream.JetStream) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, queue.TaskStream)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	infos := s.ListConsumers(ctx)
+	for ci := range infos.Info() {
+		if ci.NumWaiting > 0 {
+			out = append(out, ci.Name)
+		}
+	}
+	return out
+}
+
+// deleteConsumers removes the task consumers, so that what the next
+// process is found pulling from is its own. A consumer still being set up
+// by a process that just stopped may refuse for a moment.
+func (cl *cluster) deleteConsumers(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		var left []string
+		s, err := cl.js.Stream(ctx, queue.TaskStream)
+		if err == nil {
+			for name := range s.ConsumerNames(ctx).Name() {
+				if err := s.DeleteConsumer(ctx, name); err != nil {
+					left = append(left, name+": "+err.Error())
+				}
+			}
+		}
+		cancel()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumers left from the previous process: %v", left)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// get200 reports whether a GET answers 200.
+func get200(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitHTTP waits until a GET answers 200.
+func waitHTTP(ctx context.Context, url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for !get200(ctx, url) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("GET %s: no 200 within %s", url, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil
+}
+
+// freePort returns a TCP port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a buffer a child process's two streams write to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,343 @@
+package deploy
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// process is one narrator process a deployment starts: a compose service
+// or a Kubernetes container running the narrator image.
+type process struct {
+	system string // "compose" or "k8s"
+	unit   string // compose service or Deployment name
+	where  string // for messages
+	argv   []string
+	args   *parsedArgs
+	env    map[string]string // what the deployment sets, not the image's ENV
+	probes []httpProbe       // requests the platform makes to the process
+	// files maps paths the deployment mounts into the process to what is
+	// there: "secret:NAME/KEY" or "file:PATH" (relative to deploy/).
+	files map[string]string
+	// grace is how long the platform waits after SIGTERM.
+	grace int
+}
+
+// httpProbe is a health request: a path on a port of the process.
+type httpProbe struct {
+	kind string // liveness, readiness, startup, healthcheck
+	path string
+	port int
+}
+
+// imageUse is a place that names an image.
+type imageUse struct {
+	where, image string
+}
+
+// setting returns what the process is told for a flag: the flag in its
+// arguments, else the flag's environment variable, else "".
+func (pr *process) setting(flag string) string {
+	if pr.args == nil {
+		return ""
+	}
+	if v, ok := pr.args.flags[flag]; ok {
+		return v
+	}
+	f := pr.args.cmd.flags[flag]
+	if f == nil {
+		return ""
+	}
+	if m := envMention.FindStringSubmatch(f.usage); m != nil {
+		for _, n := range envName.FindAllString(m[1], -1) {
+			if v := pr.env[n]; v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// command names the subcommand, "" when the arguments named none.
+func (pr *process) command() string {
+	if pr.args == nil {
+		return ""
+	}
+	return pr.args.cmd.name
+}
+
+// stages returns the stages the process runs.
+func (pr *process) stages(c *cli) []string {
+	switch pr.command() {
+	case "serve":
+		return c.allStages
+	case "worker":
+		v := pr.setting("stages")
+		if v == "" {
+			return c.allStages
+		}
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			out = append(out, strings.TrimSpace(s))
+		}
+		return out
+	}
+	return nil
+}
+
+// engine returns the speech provider the process uses, as narrator picks
+// it: --engine, else openai when an OpenAI key is set, else local.
+func (pr *process) engine() string {
+	if e := pr.setting("engine"); e != "" {
+		return e
+	}
+	if pr.env["OPENAI_API_KEY"] != "" || pr.env["OPENAI_API_KEY_FILE"] != "" {
+		return "openai"
+	}
+	return "local"
+}
+
+// consumers returns the durable consumers the process's stages use: the
+// stage name with dots replaced by dashes, synthesis once per provider.
+func (pr *process) consumers(c *cli) []string {
+	var out []string
+	for _, s := range pr.stages(c) {
+		if s == "synth" {
+			s += "." + pr.engine()
+		}
+		out = append(out, strings.ReplaceAll(s, ".", "-"))
+	}
+	return out
+}
+
+// listenPorts returns the ports the process listens on: those of the
+// addresses it is given in flags or variables ending in _ADDR.
+func (pr *process) listenPorts() map[int]string {
+	out := map[int]string{}
+	if pr.args == nil {
+		return out
+	}
+	for name, f := range pr.args.cmd.flags {
+		m := envMention.FindStringSubmatch(f.usage)
+		if m == nil || !strings.HasSuffix(strings.TrimSpace(m[1]), "_ADDR") {
+			continue
+		}
+		v := pr.setting(name)
+		if v == "" {
+			v = f.def
+		}
+		if p := portOf(v); p > 0 {
+			out[p] = strings.TrimSpace(m[1])
+		}
+	}
+	return out
+}
+
+// portOf returns the port of a host:port address, 0 when there is none.
+func portOf(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// natsHosts parses a NATS_URL list into host:port pairs.
+func natsHosts(list string) ([]string, error) {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		pu, err := url.Parse(strings.TrimSpace(u))
+		if err != nil || pu.Scheme != "nats" || pu.Port() == "" {
+			return nil, fmt.Errorf("%q is not nats://host:port", u)
+		}
+		out = append(out, pu.Host)
+	}
+	return out, nil
+}
+
+// checkProcesses checks what every deployment's narrator processes share:
+// arguments and variables the binary accepts, the cluster settings, the
+// secrets each stage needs, probes on ports the process listens on, and a
+// worker for every stage.
+func checkProcesses(b *bundle, c *cli, system string, procs []*process, p *problems) {
+	if len(procs) == 0 {
+		p.addf("%s: no narrator processes", system)
+		return
+	}
+	engines := map[string][]string{}
+	for _, pr := range procs {
+		if pr.args == nil {
+			continue
+		}
+		cmd := pr.args.cmd
+		names := make([]string, 0, len(pr.env))
+		for k := range pr.env {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if !cmd.accepts(k) {
+				p.addf("%s: %s is not read by narrator %s (see narrator %s --help)", pr.where, k, cmd.name, cmd.name)
+			}
+		}
+		if v, ok := pr.env["NARRATOR_STAGES"]; ok && cmd.name == "worker" {
+			checkStages(c, pr.where+": NARRATOR_STAGES", v, p)
+		}
+		if cmd.name != "serve" && cmd.name != "worker" {
+			p.addf("%s: runs narrator %s; deployments run serve and worker", pr.where, cmd.name)
+			continue
+		}
+
+		// One cluster, three replicas of every stream.
+		if pr.setting("nats-url") == "" {
+			p.addf("%s: no NATS_URL: the process would start its own embedded NATS", pr.where)
+		}
+		if r := pr.setting("replicas"); r != "3" {
+			p.addf("%s: NARRATOR_REPLICAS is %q, want 3 for the three-node cluster", pr.where, r)
+		}
+
+		// What each stage needs.
+		stages := pr.stages(c)
+		if slices.Contains(stages, "publish") && pr.setting("s3-bucket") == "" {
+			p.addf("%s: publishes without S3_BUCKET: audio would land in the container's data directory", pr.where)
+		}
+		if slices.Contains(stages, "synth") {
+			engines[pr.engine()] = append(engines[pr.engine()], pr.unit)
+			if pr.engine() == "openai" && pr.env["OPENAI_API_KEY"] == "" && pr.env["OPENAI_API_KEY_FILE"] == "" && pr.setting("openai-base-url") == "" {
+				p.addf("%s: synthesizes with openai but has no OPENAI_API_KEY or OPENAI_API_KEY_FILE", pr.where)
+			}
+		}
+
+		// Secrets from files: the file must be mounted.
+		for k, v := range pr.env {
+			if !strings.HasSuffix(k, "_FILE") {
+				continue
+			}
+			if _, ok := pr.files[v]; !ok {
+				p.addf("%s: %s=%s but nothing is mounted there", pr.where, k, v)
+			}
+		}
+
+		// Health requests go to a port the process listens on.
+		ports := pr.listenPorts()
+		for _, pb := range pr.probes {
+			if _, ok := ports[pb.port]; !ok {
+				p.addf("%s: %s probe on port %d, but the process listens on %v", pr.where, pb.kind, pb.port, keys(ports))
+			}
+		}
+		hasProbe := func(kind string) bool {
+			return slices.ContainsFunc(pr.probes, func(pb httpProbe) bool { return pb.kind == kind })
+		}
+		switch system {
+		case "k8s":
+			if !hasProbe("liveness") || !hasProbe("readiness") {
+				p.addf("%s: want HTTP liveness and readiness probes", pr.where)
+			}
+		case "compose":
+			if !hasProbe("healthcheck") {
+				p.addf("%s: want a healthcheck that requests the process's health route", pr.where)
+			}
+		}
+	}
+
+	// The API submits jobs for its engine; synth workers must take them.
+	if len(engines) > 1 {
+		p.addf("%s: processes synthesize with different engines %v; a job's chunks go to one provider's consumer", system, engines)
+	}
+
+	// Every stage has a worker of its own.
+	for _, st := range c.allStages {
+		found := false
+		for _, pr := range procs {
+			if pr.command() == "worker" && slices.Contains(pr.stages(c), st) {
+				found = true
+			}
+		}
+		if !found {
+			p.addf("%s: no worker runs stage %q; add one running 'narrator worker --stages %s'", system, st, st)
+		}
+	}
+}
+
+// checkNATSURL checks that a NATS_URL names every node of the cluster at
+// its client port; hosts maps each node's names to the node.
+func checkNATSURL(where, list string, hosts map[string]string, clientPort int, p *problems) {
+	hp, err := natsHosts(list)
+	if err != nil {
+		p.addf("%s: NATS_URL: %v", where, err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, h := range hp {
+		host, port, _ := net.SplitHostPort(h)
+		node, ok := hosts[host]
+		if !ok {
+			p.addf("%s: NATS_URL names %s, which is no NATS node (nodes: %v)", where, host, keys(hosts))
+			continue
+		}
+		if port != strconv.Itoa(clientPort) {
+			p.addf("%s: NATS_URL names %s, but the client port is %d", where, h, clientPort)
+		}
+		seen[node] = true
+	}
+	nodes := map[string]bool{}
+	for _, n := range hosts {
+		nodes[n] = true
+	}
+	if len(seen) != len(nodes) {
+		p.addf("%s: NATS_URL names %d of the %d NATS nodes; name them all so a process starts while one is down", where, len(seen), len(nodes))
+	}
+}
+
+// checkImages checks that every place names the same narrator image.
+func checkImages(b *bundle, p *problems) {
+	repos := map[string][]string{}
+	for _, u := range b.images {
+		r, _ := splitImage(u.image)
+		repos[r] = append(repos[r], u.where)
+	}
+	if len(repos) != 1 {
+		var parts []string
+		for r, w := range repos {
+			parts = append(parts, fmt.Sprintf("%s (%s)", r, strings.Join(w, ", ")))
+		}
+		sort.Strings(parts)
+		p.addf("the narrator image is named differently in different places: %s", strings.Join(parts, "; "))
+	}
+}
+
+// isNarratorImage reports whether an image reference is narrator's.
+func isNarratorImage(ref string) bool {
+	r, _ := splitImage(ref)
+	return path.Base(r) == "narrator"
+}
+
+// healthcheckRequest finds the port and path of an HTTP request a
+// healthcheck command makes: a URL, or bash's /dev/tcp with a GET line.
+func healthcheckRequest(test []string) (port int, path string, ok bool) {
+	s := strings.Join(test, " ")
+	if m := regexp.MustCompile(`https?://[^/\s:]+:(\d+)(/[^\s'"]*)`).FindStringSubmatch(s); m != nil {
+		port, _ = strconv.Atoi(m[1])
+		return port, m[2], true
+	}
+	m1 := regexp.MustCompile(`/dev/tcp/[^/\s]+/(\d+)`).FindStringSubmatch(s)
+	m2 := regexp.MustCompile(`GET (/\S*) HTTP`).FindStringSubmatch(s)
+	if m1 != nil && m2 != nil {
+		port, _ = strconv.Atoi(m1[1])
+		return port, m2[1], true
+	}
+	return 0, "", false
+}
+
+func keys[K cmp.Ordered, V any](m map[K]V) []K {
+	return slices.Sorted(maps.Keys(m))
+}
