@@ -32,10 +32,34 @@ func (d *Docs) Get(ctx context.Context, key string) ([]byte, error) {
 	return e.Value(), nil
 }
 
-// Put replaces a document.
-func (d *Docs) Put(ctx context.Context, key string, data []byte) error {
-	if _, err := d.kv.Put(ctx, key, data); err != nil {
-		return fmt.Errorf("queue: put %s: %w", key, err)
+// Update replaces a document with what change makes of it (nil when there
+// is none), with compare-and-swap: an edit made elsewhere meanwhile makes
+// change run again on the newer document, so no edit is lost.
+func (d *Docs) Update(ctx context.Context, key string, change func(old []byte) ([]byte, error)) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		var old []byte
+		var rev uint64
+		e, err := d.kv.Get(ctx, key)
+		switch {
+		case err == nil:
+			old, rev = e.Value(), e.Revision()
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return nil, fmt.Errorf("queue: get %s: %w", key, err)
+		}
+		data, err := change(old)
+		if err != nil {
+			return nil, err
+		}
+		if rev == 0 {
+			_, err = d.kv.Create(ctx, key, data)
+		} else {
+			_, err = d.kv.Update(ctx, key, data, rev)
+		}
+		if err == nil {
+			return data, nil
+		}
+		if !isWrongRevision(err) || attempt > 100 {
+			return nil, fmt.Errorf("queue: update %s: %w", key, err)
+		}
 	}
-	return nil
 }

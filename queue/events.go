@@ -73,9 +73,20 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 	if err != nil {
 		return fmt.Errorf("queue: follow job %s: %w", job, err)
 	}
+	return consume(ctx, c, func(e Event) bool {
+		if rev != 0 && e.Rev != rev {
+			return true
+		}
+		return fn(e) && !e.Final()
+	})
+}
+
+// consume feeds a consumer's events to fn until it returns false or ctx is
+// done; events this version cannot read are skipped.
+func consume(ctx context.Context, c jetstream.Consumer, fn func(Event) bool) error {
 	it, err := c.Messages()
 	if err != nil {
-		return fmt.Errorf("queue: follow job %s: %w", job, err)
+		return fmt.Errorf("queue: events: %w", err)
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
@@ -86,17 +97,29 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("queue: follow job %s: %w", job, err)
+			return fmt.Errorf("queue: events: %w", err)
 		}
 		var e Event
 		if err := json.Unmarshal(m.Data(), &e); err != nil {
-			continue // not an event this version understands
-		}
-		if rev != 0 && e.Rev != rev {
 			continue
 		}
-		if !fn(e) || e.Final() {
+		if !fn(e) {
 			return nil
 		}
 	}
+}
+
+// FollowAll calls fn with every job's events published since a time, in
+// order, until fn returns false or ctx is done: one subscription for a
+// page that shows every narration in progress.
+func (q *Queue) FollowAll(ctx context.Context, since time.Time, fn func(Event) bool) error {
+	c, err := q.js.OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{eventSubject + ">"},
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &since,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: follow all jobs: %w", err)
+	}
+	return consume(ctx, c, fn)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // ErrNoJob is returned for a job id that is not in job state.
@@ -78,27 +80,28 @@ type Output struct {
 
 // Job is one narration of one article, as kept in job state.
 type Job struct {
-	ID          string            `json:"id"`
-	ArticleID   string            `json:"article_id"`
-	Revision    int               `json:"revision"`
-	Source      Source            `json:"source"`
-	Options     Options           `json:"options"`
-	State       State             `json:"state"`
-	Stage       string            `json:"stage"`
-	Title       string            `json:"title,omitempty"`
-	Language    string            `json:"language,omitempty"` // the article's, as given or detected
-	Chunks      int               `json:"chunks"`
-	Lexicon     string            `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
-	Chars       int               `json:"chars"`
-	BilledChars int               `json:"billed_chars"`
-	Estimate    int               `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
-	Timings     map[string]Timing `json:"timings,omitempty"`
-	Error       string            `json:"error,omitempty"`
-	FailedStage string            `json:"failed_stage,omitempty"`
-	Output      *Output           `json:"output,omitempty"`
-	Created     time.Time         `json:"created"`   // the first revision's submission
-	Submitted   time.Time         `json:"submitted"` // this revision's submission
-	Updated     time.Time         `json:"updated"`
+	ID          string             `json:"id"`
+	ArticleID   string             `json:"article_id"`
+	Revision    int                `json:"revision"`
+	Source      Source             `json:"source"`
+	Options     Options            `json:"options"`
+	State       State              `json:"state"`
+	Stage       string             `json:"stage"`
+	Title       string             `json:"title,omitempty"`
+	Language    string             `json:"language,omitempty"` // the article's, as given or detected
+	Chunks      int                `json:"chunks"`
+	Lexicon     string             `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
+	Chars       int                `json:"chars"`
+	BilledChars int                `json:"billed_chars"`
+	Estimate    int                `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
+	Timings     map[string]Timing  `json:"timings,omitempty"`
+	Error       string             `json:"error,omitempty"`
+	FailedStage string             `json:"failed_stage,omitempty"`
+	Output      *Output            `json:"output,omitempty"`
+	Webhooks    []webhook.Delivery `json:"webhooks,omitempty"` // the latest attempt to tell each endpoint of each event
+	Created     time.Time          `json:"created"`            // the first revision's submission
+	Submitted   time.Time          `json:"submitted"`          // this revision's submission
+	Updated     time.Time          `json:"updated"`
 }
 
 // Ended reports whether the job's revision has ended: done, failed or

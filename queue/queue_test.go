@@ -365,3 +365,60 @@ func TestUsageCountsEveryIncrement(t *testing.T) {
 		t.Errorf("the next day starts at %d, %v", n, err)
 	}
 }
+
+func TestDocsUpdateLosesNoEdit(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	docs := q.Lexicons()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			_, err := docs.Update(ctx, "daily", func(old []byte) ([]byte, error) {
+				return append(old, byte('a'+i)), nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := docs.Get(ctx, "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20 {
+		t.Errorf("20 concurrent edits left %q (%d): an edit was lost", got, len(got))
+	}
+	if _, err := docs.Get(ctx, "weekly"); !errors.Is(err, ErrNoDoc) {
+		t.Errorf("missing document: %v", err)
+	}
+}
+
+func TestFollowAllSeesEveryJobSince(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := q.Emit(ctx, Event{Job: "old", Rev: 1, Kind: EventQueued}); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	for _, id := range []string{"a", "b"} {
+		if err := q.Emit(ctx, Event{Job: id, Rev: 1, Kind: EventQueued}); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Emit(ctx, Event{Job: id, Rev: 1, Kind: EventDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := q.FollowAll(ctx, since, func(e Event) bool {
+		got = append(got, e.Job+":"+string(e.Kind))
+		return len(got) < 4
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a:queued a:done b:queued b:done"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s (and nothing from before)", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,8 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	defer q.Close()
-	p, err := s.pipeline(ctx, q, log, allStages)
+	stages := defaultStages()
+	p, err := s.pipeline(ctx, q, log, stages)
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	// cluster's workers and share its tasks.
 	workCtx, stopWork := context.WithCancel(ctx)
 	worked := make(chan error, 1)
-	go func() { worked <- p.Run(workCtx, allStages) }()
+	go func() { worked <- p.Run(workCtx, stages) }()
 	defer func() { stopWork(); <-worked }()
 
 	start := time.Now()
@@ -108,8 +110,17 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	return nil
 }
 
-// allStages are the stages a single process runs.
+// allStages are the stages a single process runs; the webhook stage runs
+// too where endpoints are configured (defaultStages).
 var allStages = []string{pipeline.StageClean, pipeline.StageChunk, pipeline.StageSynth, pipeline.StageStitch, pipeline.StagePublish, pipeline.StageFeed}
+
+// defaultStages are the stages a process runs unless told otherwise.
+func defaultStages() []string {
+	if os.Getenv("NARRATOR_WEBHOOK_URLS") != "" {
+		return append(slices.Clone(allStages), pipeline.StageWebhook)
+	}
+	return allStages
+}
 
 // narrationRequest reads the article argument: a URL, a file, or - for
 // standard input.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/narrator-project/narrator/services/api"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -26,7 +27,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	s.workerFlags(fs)
 	fs.StringVar(&s.NATSListen, "nats-listen", env("NARRATOR_NATS_LISTEN", ""), "let other processes reach the embedded NATS server at this address, e.g. 127.0.0.1:4222 (env NARRATOR_NATS_LISTEN)")
 	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
-	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(allStages, ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
+	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,13 +60,32 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
-	_, pl, err := s.pub.open(st, s.PublicURL)
+	pub, pl, err := s.pub.open(st, s.PublicURL)
+	if err != nil {
+		return err
+	}
+	if p.Publisher == nil {
+		p.Publisher = pub // editors unpublish through it even when no publish stage runs here
+	}
+	ed, err := loadEditorsEnv(os.Getenv, s.options())
+	if err != nil {
+		return err
+	}
+	guard, err := s.guard()
+	if err != nil {
+		return err
+	}
+	editors, err := api.New(api.Deps{Pipeline: p, Guard: guard, Logger: log}, ed.API)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	opsRoutes(mux, q, st)
 	pl.Register(mux)
+	for _, prefix := range api.Prefixes {
+		mux.Handle(prefix, editors)
+	}
+	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	if fsStore, ok := st.(*storage.FS); ok {
 		mux.Handle("/media/", http.StripPrefix("/media", fsStore.Handler()))
 	}
@@ -99,7 +119,7 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	fs := newFlags("worker", "--stages clean,chunk,synth,stitch,publish [flags]", io)
 	s.queueFlags(fs)
 	s.workerFlags(fs)
-	stages := fs.String("stages", env("NARRATOR_STAGES", strings.Join(allStages, ",")), "comma-separated stages to run (env NARRATOR_STAGES)")
+	stages := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run: clean, chunk, synth, stitch, publish, feed, webhook (env NARRATOR_STAGES)")
 	ops := fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090 (env NARRATOR_OPS_ADDR)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -34,18 +35,6 @@ func env(name, def string) string {
 // commas or spaces ("cms.internal, 10.20.0.0/16").
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
-}
-
-// secret reads NAME, or the file NAME_FILE names (for container secrets).
-func secret(name string) (string, error) {
-	if f := os.Getenv(name + "_FILE"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("%s_FILE: %w", name, err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return os.Getenv(name), nil
 }
 
 func envInt(name string, def int) int {
@@ -194,11 +183,11 @@ func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
 	if s.S3Bucket == "" {
 		return storage.NewFS(s.mediaDir(), strings.TrimRight(s.PublicURL, "/")+"/media")
 	}
-	access, err := secret("S3_ACCESS_KEY_ID")
+	access, err := readSecretEnv(os.Getenv, "S3_ACCESS_KEY_ID")
 	if err != nil {
 		return nil, err
 	}
-	key, err := secret("S3_SECRET_ACCESS_KEY")
+	key, err := readSecretEnv(os.Getenv, "S3_SECRET_ACCESS_KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +216,7 @@ func (s *settings) provider(ctx context.Context) (synth.Provider, error) {
 	case "local":
 		return synth.NewLocal(ctx, synth.LocalConfig{})
 	case "openai":
-		key, err := secret("OPENAI_API_KEY")
+		key, err := readSecretEnv(os.Getenv, "OPENAI_API_KEY")
 		if err != nil {
 			return nil, err
 		}
@@ -247,10 +236,28 @@ func (s *settings) provider(ctx context.Context) (synth.Provider, error) {
 	return nil, usageError{fmt.Sprintf("--engine %q: want local, openai or polly", s.Engine)}
 }
 
+// guard is the fetch guard: public addresses, and those allow-listed.
+func (s *settings) guard() (*ingest.Guard, error) {
+	g, err := ingest.NewGuard(ingest.GuardConfig{Allow: splitList(s.FetchAllow)})
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return g, nil
+}
+
 // pipeline builds the pipeline with what the named stages need, so that a
 // worker of one stage needs no other stage's tools or credentials.
 func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logger, stages []string) (*pipeline.Pipeline, error) {
 	deps := pipeline.Deps{Queue: q, Logger: log}
+	ed, err := loadEditorsEnv(os.Getenv, s.options())
+	if err != nil {
+		return nil, err
+	}
+	if len(ed.Webhook.URLs) > 0 {
+		if deps.Webhooks, err = webhook.New(ed.Webhook); err != nil {
+			return nil, err
+		}
+	}
 	if slices.Contains(stages, pipeline.StagePublish) || slices.Contains(stages, pipeline.StageFeed) {
 		st, err := s.openStore(ctx)
 		if err != nil {
@@ -261,9 +268,9 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		}
 	}
 	if slices.Contains(stages, pipeline.StageClean) {
-		guard, err := ingest.NewGuard(ingest.GuardConfig{Allow: splitList(s.FetchAllow)})
+		guard, err := s.guard()
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, err
 		}
 		deps.Fetcher = ingest.New(ingest.Config{Guard: guard})
 		if deps.Cleaner, err = clean.New(clean.Config{}); err != nil {

@@ -27,6 +27,7 @@ type BlockedError struct {
 	Reason string     // "loopback", "private", "cloud metadata", ...
 }
 
+// Error says what was refused and how to allow it.
 func (e *BlockedError) Error() string {
 	what := e.Addr.String()
 	if e.Host != "" && e.Host != what {

@@ -51,8 +51,10 @@ var ErrNotFound = errors.New("lexicon: not found")
 type Store interface {
 	// Get returns the publication's lexicon, or ErrNotFound.
 	Get(ctx context.Context, publication string) (*Lexicon, error)
-	// Put replaces the publication's lexicon.
-	Put(ctx context.Context, publication string, l *Lexicon) error
+	// Update replaces the publication's lexicon with what change makes of
+	// the current one (nil when there is none), without losing an edit made
+	// meanwhile elsewhere: change may run more than once.
+	Update(ctx context.Context, publication string, change func(*Lexicon) (*Lexicon, error)) (*Lexicon, error)
 }
 
 // Lexicon is a compiled, immutable set of entries. It is safe for

@@ -37,10 +37,22 @@ func (l lexicons) Get(ctx context.Context, publication string) (*lexicon.Lexicon
 	return lexicon.Decode(bytes.NewReader(data))
 }
 
-func (l lexicons) Put(ctx context.Context, publication string, lx *lexicon.Lexicon) error {
-	data, err := json.Marshal(lx)
-	if err != nil {
-		return err
-	}
-	return l.d.Put(ctx, pubKey(publication), data)
+func (l lexicons) Update(ctx context.Context, publication string, change func(*lexicon.Lexicon) (*lexicon.Lexicon, error)) (*lexicon.Lexicon, error) {
+	var out *lexicon.Lexicon
+	_, err := l.d.Update(ctx, pubKey(publication), func(old []byte) ([]byte, error) {
+		var cur *lexicon.Lexicon
+		if old != nil {
+			var err error
+			if cur, err = lexicon.Decode(bytes.NewReader(old)); err != nil {
+				return nil, err
+			}
+		}
+		next, err := change(cur)
+		if err != nil {
+			return nil, err
+		}
+		out = next
+		return json.Marshal(next)
+	})
+	return out, err
 }

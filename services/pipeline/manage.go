@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/script"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // ErrBusy is returned for an operation that needs the job to have ended.
@@ -63,8 +65,17 @@ func (p *Pipeline) Unpublish(ctx context.Context, id string) (queue.Job, error) 
 		return j, err
 	}
 	p.emit(ctx, queue.Event{Job: j.ID, Rev: j.Revision, Kind: queue.EventUnpublished})
-	if err := p.Queue.Publish(ctx, feedTask(Task{Job: j.ID, Rev: j.Revision}, "unpublish")); err != nil {
-		return j, err
+	for _, m := range append([]queue.Message{feedTask(Task{Job: j.ID, Rev: j.Revision}, "unpublish")}, p.notify(j, webhook.Deleted)...) {
+		if err := p.Queue.Publish(ctx, m); err != nil {
+			return j, err
+		}
 	}
 	return j, nil
+}
+
+// Script returns the narration script of a job revision, as cleaned.
+func (p *Pipeline) Script(ctx context.Context, id string, rev int) (script.Script, error) {
+	var s script.Script
+	err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(Task{Job: id, Rev: rev}), &s)
+	return s, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
 	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // Config tunes the pipeline.
@@ -119,7 +120,11 @@ type Deps struct {
 	Cleaner   *clean.Cleaner
 	// Synths are the synthesizers this process runs, by provider name.
 	Synths map[string]*synth.Synthesizer
-	Logger *slog.Logger
+	// Webhooks tells endpoints when jobs end; nil: no endpoints. Processes
+	// that run stages need it to queue the events, the webhook stage to
+	// send them.
+	Webhooks *webhook.Sender
+	Logger   *slog.Logger
 }
 
 // Pipeline runs stages and submits jobs.
@@ -168,8 +173,13 @@ func (p *Pipeline) Run(ctx context.Context, stages []string) error {
 				return fmt.Errorf("pipeline: the %s stage needs a publisher", name)
 			}
 			runs = append(runs, map[string]func(context.Context) error{StagePublish: p.publishStage, StageFeed: p.feedStage}[name])
+		case StageWebhook:
+			if p.Webhooks == nil {
+				return errors.New("pipeline: the webhook stage needs endpoints (NARRATOR_WEBHOOK_URLS)")
+			}
+			runs = append(runs, p.webhookStage)
 		default:
-			return fmt.Errorf("pipeline: unknown stage %q (stages: clean, chunk, synth, stitch, publish, feed)", name)
+			return fmt.Errorf("pipeline: unknown stage %q (stages: clean, chunk, synth, stitch, publish, feed, webhook)", name)
 		}
 	}
 	errs := make(chan error, len(runs))

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -26,6 +27,7 @@ import (
 	"github.com/narrator-project/narrator/services/stitch"
 	"github.com/narrator-project/narrator/services/synth"
 	"github.com/narrator-project/narrator/services/synth/faketts"
+	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage"
 	"github.com/narrator-project/narrator/storage/storagetest"
 
@@ -43,7 +45,14 @@ type harness struct {
 
 // start runs a pipeline publishing to store, or to a filesystem store in
 // a temporary directory when store is nil.
-func start(t *testing.T, prov synth.Provider, store storage.Store, cfg ...pipeline.Config) *harness {
+// option changes a harness's pipeline before it starts.
+type option func(*pipeline.Deps, *pipeline.Config)
+
+func withConfig(c pipeline.Config) option {
+	return func(_ *pipeline.Deps, cfg *pipeline.Config) { *cfg = c }
+}
+
+func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...option) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -68,21 +77,28 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, cfg ...pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Deps{
+	deps := pipeline.Deps{
 		Queue:     q,
 		Publisher: pub,
 		// Test sites run on loopback, which the fetcher refuses by default.
 		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: ingest.MustGuard(ingest.GuardConfig{Allow: []string{"127.0.0.1"}})}),
 		Cleaner: cl,
 		Synths:  map[string]*synth.Synthesizer{prov.Name(): sy},
-	}, append(cfg, pipeline.Config{})[0])
+	}
+	var cfg pipeline.Config
+	for _, o := range opts {
+		o(&deps, &cfg)
+	}
+	p, err := pipeline.New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stages := []string{"clean", "chunk", "synth", "stitch", "publish", "feed"}
+	if deps.Webhooks != nil {
+		stages = append(stages, "webhook")
+	}
 	done := make(chan error, 1)
-	go func() {
-		done <- p.Run(ctx, []string{"clean", "chunk", "synth", "stitch", "publish", "feed"})
-	}()
+	go func() { done <- p.Run(ctx, stages) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -333,7 +349,7 @@ func TestBudgets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("job cap", func(t *testing.T) {
-		h := start(t, prov, nil, pipeline.Config{JobMaxChars: 1000})
+		h := start(t, prov, nil, withConfig(pipeline.Config{JobMaxChars: 1000}))
 		j := h.narrate(t, pipeline.Request{ArticleID: "capped", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
 		if j.State != queue.Failed || !strings.Contains(j.Error, "over budget") || !strings.Contains(j.Error, strconv.Itoa(j.Estimate)) {
 			t.Errorf("job %s: %q; want a failure naming the estimate %d", j.State, j.Error, j.Estimate)
@@ -345,7 +361,7 @@ func TestBudgets(t *testing.T) {
 	t.Run("daily budget", func(t *testing.T) {
 		fake.Reset()
 		text := strings.Repeat("The council met on Tuesday to discuss the budget. ", 20) // about 1,000 characters
-		h := start(t, prov, nil, pipeline.Config{DailyChars: 1500})
+		h := start(t, prov, nil, withConfig(pipeline.Config{DailyChars: 1500}))
 		first := h.narrate(t, pipeline.Request{ArticleID: "first", Body: []byte("First story\n\n" + text), Kind: "text", Options: queue.Options{Provider: "openai"}})
 		if first.State != queue.Done {
 			t.Fatalf("first job within budget: %s %s", first.State, first.Error)
@@ -383,6 +399,80 @@ func TestLanguagePicksTheVoice(t *testing.T) {
 	for _, e := range fake.Log() {
 		if e.Voice != "onyx" {
 			t.Errorf("a Ukrainian article was read with voice %q, want the Ukrainian voice onyx", e.Voice)
+		}
+	}
+}
+
+func TestWebhooksRetryUntilDelivered(t *testing.T) {
+	const secret = "webhook-secret-0123456789"
+	var mu sync.Mutex
+	var got []webhook.Event
+	attempts := 0
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhook.Verify(secret, r.Header, body, time.Now(), 0); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if attempts <= 2 { // down for the first two attempts
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "starting up", http.StatusServiceUnavailable)
+			return
+		}
+		var e webhook.Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Error(err)
+		}
+		got = append(got, e)
+	}))
+	t.Cleanup(recv.Close)
+	sender, err := webhook.New(webhook.Config{URLs: []string{recv.URL + "/hooks"}, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil, func(d *pipeline.Deps, _ *pipeline.Config) { d.Webhooks = sender })
+	ok := h.narrate(t, pipeline.Request{ArticleID: "hooked", Body: []byte("Hooked\n\nThe council met on Tuesday."), Kind: "text", Options: queue.Options{Provider: "openai"}})
+	bad := h.narrate(t, pipeline.Request{ArticleID: "hooked-empty", Body: []byte{}, Kind: "html", Options: queue.Options{Provider: "openai"}})
+	if ok.State != queue.Done || bad.State != queue.Failed {
+		t.Fatalf("jobs ended %s and %s", ok.State, bad.State)
+	}
+	// Deliveries are recorded in job state as they happen.
+	for _, id := range []string{"hooked", "hooked-empty"} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			j, err := h.q.Jobs().Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(j.Webhooks) == 1 && j.Webhooks[0].State == webhook.StateDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s deliveries: %+v", id, j.Webhooks)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	types := map[string]webhook.Type{}
+	for _, e := range got {
+		types[e.Narration.ID] = e.Type
+	}
+	if types["hooked"] != webhook.Completed || types["hooked-empty"] != webhook.Failed || len(got) != 2 {
+		t.Errorf("received %v, want one completed and one failed event", types)
+	}
+	for _, e := range got {
+		if e.Narration.ID == "hooked" && (e.Narration.AudioURL == "" || e.Narration.Duration <= 0) {
+			t.Errorf("completed event lacks the audio: %+v", e.Narration)
 		}
 	}
 }

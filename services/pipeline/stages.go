@@ -21,6 +21,7 @@ import (
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
 	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 func (p *Pipeline) cleanStage(ctx context.Context) error {
@@ -418,13 +419,14 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		Key: pub.Audio.Key, URL: pub.Audio.URL, Bytes: res.Bytes, Duration: res.Duration,
 		SHA256: res.SHA256, Loudness: res.Loudness, Files: pub.URLs(),
 	}
-	if _, err := p.finish(ctx, t, StagePublish, func(j *queue.Job) {
+	done, err := p.finish(ctx, t, StagePublish, func(j *queue.Job) {
 		j.State, j.Stage, j.Output = queue.Done, StagePublish, out
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventDone, Message: out.URL})
-	return []queue.Message{feedTask(t, "publish")}, nil
+	return append([]queue.Message{feedTask(t, "publish")}, p.notify(done, webhook.Completed)...), nil
 }
 
 // feedTask asks for the feeds to be rebuilt after a change to a job.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // errStale marks a task whose job has moved on: a newer revision, or an
@@ -113,7 +114,7 @@ func (p *Pipeline) finish(ctx context.Context, t Task, stage string, change func
 // fail ends the job's revision failed, with the reason.
 func (p *Pipeline) fail(ctx context.Context, t Task, stage string, cause error) error {
 	changed := false
-	_, err := p.Queue.Jobs().Update(ctx, t.Job, func(j *queue.Job) error {
+	j, err := p.Queue.Jobs().Update(ctx, t.Job, func(j *queue.Job) error {
 		if j.Revision != t.Rev || j.Ended() {
 			return queue.ErrSkip
 		}
@@ -130,6 +131,11 @@ func (p *Pipeline) fail(ctx context.Context, t Task, stage string, cause error) 
 	}
 	if changed {
 		p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventFailed, Stage: stage, Message: cause.Error()})
+		for _, m := range p.notify(j, webhook.Failed) {
+			if err := p.Queue.Publish(ctx, m); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ const (
 	StageStitch  = "stitch"
 	StagePublish = "publish"
 	StageFeed    = "feed"
+	StageWebhook = "webhook"
 )
 
 // Stages lists every stage in pipeline order, synthesis once per provider.
@@ -23,7 +24,7 @@ func Stages(providers ...string) []string {
 	for _, p := range providers {
 		s = append(s, synthStage(p))
 	}
-	return append(s, StageStitch, StagePublish, StageFeed)
+	return append(s, StageStitch, StagePublish, StageFeed, StageWebhook)
 }
 
 func synthStage(provider string) string { return StageSynth + "." + provider }

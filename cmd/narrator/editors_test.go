@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/narrator-project/narrator/queue"
+)
+
+func TestLoadEditorsEnv(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "tokens")
+	os.WriteFile(tokenFile, []byte("# desk\nnewsdesk:editor:0123456789abcdef0123\nstats:read:fedcba9876543210fedc\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // in the error; "" for valid
+	}{
+		{"nothing set", map[string]string{}, ""},
+		{"everything", map[string]string{
+			"NARRATOR_API_TOKENS_FILE": tokenFile, "NARRATOR_CMS_SECRET": "cms-secret-0123456789",
+			"NARRATOR_PRICES": "openai:15", "NARRATOR_PLAYER_PATH": "/player/", "NARRATOR_SECURE_COOKIES": "true",
+			"NARRATOR_WEBHOOK_URLS": "https://hooks.example/narrator", "NARRATOR_WEBHOOK_SECRET": "whsec-0123456789abcdef",
+		}, ""},
+		{"bad token", map[string]string{"NARRATOR_API_TOKENS": "newsdesk:admin:0123456789abcdef0123"}, "NARRATOR_API_TOKENS"},
+		{"token and file", map[string]string{"NARRATOR_API_TOKENS": "x", "NARRATOR_API_TOKENS_FILE": tokenFile}, "not both"},
+		{"missing file", map[string]string{"NARRATOR_CMS_SECRET_FILE": filepath.Join(dir, "nope")}, "NARRATOR_CMS_SECRET_FILE"},
+		{"short CMS secret", map[string]string{"NARRATOR_CMS_SECRET": "short"}, "NARRATOR_CMS_SECRET"},
+		{"webhook without secret", map[string]string{"NARRATOR_WEBHOOK_URLS": "https://hooks.example/n"}, "NARRATOR_WEBHOOK_SECRET"},
+		{"bad price", map[string]string{"NARRATOR_PRICES": "openai"}, "NARRATOR_PRICES"},
+		{"bad bool", map[string]string{"NARRATOR_SECURE_COOKIES": "yes please"}, "NARRATOR_SECURE_COOKIES"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ed, err := loadEditorsEnv(func(k string) string { return tc.env[k] }, queue.Options{Provider: "local"})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.name == "everything" && (len(ed.API.Tokens) != 2 || ed.API.CMSSecret == "" || len(ed.Webhook.URLs) != 1 || !ed.API.SecureCookies) {
+					t.Errorf("read %+v", ed)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,193 @@
+// Package api is narrator's HTTP surface for editors: a JSON API to
+// submit, follow, re-narrate and unpublish narrations and to edit
+// pronunciation lexicons; the CMS webhook that narrates on publish; and a
+// server-rendered dashboard over the same operations. Listener-facing
+// routes (player, media, feeds) live elsewhere and stay public; everything
+// here needs an API token, or for the CMS webhook a signature.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/ingest"
+	"github.com/narrator-project/narrator/services/lexicon"
+	"github.com/narrator-project/narrator/services/pipeline"
+)
+
+// Prefixes are the path prefixes the handler serves, for mounting it on a
+// mux beside the listener routes.
+var Prefixes = []string{"/api/", "/hooks/", "/dashboard/"}
+
+// Deps are what the handlers use.
+type Deps struct {
+	Pipeline *pipeline.Pipeline
+	// Queue defaults to the pipeline's.
+	Queue *queue.Queue
+	// Lexicons defaults to the pipeline's store in NATS.
+	Lexicons lexicon.Store
+	// Guard, when set, vets URLs as they are submitted, so that a URL the
+	// clean stage would refuse is refused at once with a 400.
+	Guard  *ingest.Guard
+	Logger *slog.Logger
+}
+
+// Config tunes the API.
+type Config struct {
+	// Tokens are the API tokens accepted (NARRATOR_API_TOKENS); with none,
+	// every route that needs a token is refused.
+	Tokens []Token
+	// CMSSecret keys the CMS webhook's signatures (NARRATOR_CMS_SECRET);
+	// empty turns the webhook off.
+	CMSSecret string
+	// Options are the narration options of submitted jobs; a request may
+	// override voice, model, speed, language and the article's metadata.
+	Options queue.Options
+	// Providers are the speech providers whose usage the dashboard shows
+	// (default: Options.Provider).
+	Providers []string
+	// Prices are US dollars per million billed characters, by provider,
+	// for cost estimates (NARRATOR_PRICES="openai:15,polly:16").
+	Prices map[string]float64
+	// MaxBody caps request bodies carrying an article (default 5 MiB);
+	// other bodies are capped at 64 KiB.
+	MaxBody int64
+	// HookTolerance is how old a CMS webhook's timestamp may be (default 5m).
+	HookTolerance time.Duration
+	// PlayerPath, when set ("/player/"), is where the listeners' player
+	// serves an article; the dashboard's preview embeds it.
+	PlayerPath string
+	// SecureCookies marks the login cookie Secure even on plain-HTTP
+	// requests, for a server behind a TLS-terminating proxy. HTTPS
+	// requests always get Secure cookies.
+	SecureCookies bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBody == 0 {
+		c.MaxBody = 5 << 20
+	}
+	if c.HookTolerance == 0 {
+		c.HookTolerance = 5 * time.Minute
+	}
+	if len(c.Providers) == 0 && c.Options.Provider != "" {
+		c.Providers = []string{c.Options.Provider}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// MinSecretLen is the shortest CMS secret accepted.
+const MinSecretLen = 16
+
+// Validate reports settings that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Options.Provider == "" {
+		errs = append(errs, errors.New("api: no speech provider for submitted narrations (set the engine)"))
+	}
+	if c.CMSSecret != "" && len(c.CMSSecret) < MinSecretLen {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_SECRET must be at least %d characters (generate one with: openssl rand -hex 32)", MinSecretLen))
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Tokens {
+		if seen[t.Name] {
+			errs = append(errs, fmt.Errorf("api: two API tokens are named %q; names must be unique", t.Name))
+		}
+		seen[t.Name] = true
+	}
+	for p, usd := range c.Prices {
+		if usd < 0 {
+			errs = append(errs, fmt.Errorf("api: price of %s is negative", p))
+		}
+	}
+	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
+		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
+	}
+	if c.PlayerPath != "" && (c.PlayerPath[0] != '/' || c.PlayerPath[len(c.PlayerPath)-1] != '/') {
+		errs = append(errs, fmt.Errorf("api: player path %q must start and end with /", c.PlayerPath))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the editors' HTTP handler.
+type Server struct {
+	cfg     Config
+	p       *pipeline.Pipeline
+	q       *queue.Queue
+	lex     lexicon.Store
+	guard   *ingest.Guard
+	log     *slog.Logger
+	auth    *authenticator
+	replays *replayCache
+	pages   *pages
+	mux     *http.ServeMux
+}
+
+// New returns the handler. It panics if a dashboard template is missing,
+// which is a build error, not a configuration one.
+func New(deps Deps, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Pipeline == nil {
+		return nil, errors.New("api: no pipeline")
+	}
+	if deps.Queue == nil {
+		deps.Queue = deps.Pipeline.Queue
+	}
+	if deps.Lexicons == nil {
+		deps.Lexicons = pipeline.Lexicons(deps.Queue)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:     cfg,
+		p:       deps.Pipeline,
+		q:       deps.Queue,
+		lex:     deps.Lexicons,
+		guard:   deps.Guard,
+		log:     deps.Logger,
+		auth:    newAuthenticator(cfg.Tokens),
+		replays: newReplayCache(2 * cfg.HookTolerance),
+		pages:   loadPages(),
+		mux:     http.NewServeMux(),
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the API, the CMS webhook and the dashboard.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	m := s.mux
+	read, edit := s.require(ScopeRead), s.require(ScopeEditor)
+
+	m.Handle("GET /api/narrations", read(s.listNarrations))
+	m.Handle("POST /api/narrations", edit(s.createNarration))
+	m.Handle("GET /api/narrations/{id}", read(s.getNarration))
+	m.Handle("DELETE /api/narrations/{id}", edit(s.deleteNarration))
+	m.Handle("POST /api/narrations/{id}/renarrate", edit(s.renarrate))
+	m.Handle("GET /api/narrations/{id}/events", read(s.narrationEvents))
+	m.Handle("GET /api/narrations/{id}/unknown-words", read(s.unknownWords))
+	m.Handle("GET /api/events", read(s.allEvents))
+	m.Handle("GET /api/usage", read(s.getUsage))
+	m.Handle("GET /api/lexicon", read(s.getLexicon))
+	m.Handle("POST /api/lexicon", edit(s.addLexiconEntry))
+	m.Handle("PUT /api/lexicon/{word}", edit(s.putLexiconEntry))
+	m.Handle("DELETE /api/lexicon/{word}", edit(s.deleteLexiconEntry))
+
+	m.HandleFunc("POST /hooks/cms", s.cmsHook)
+
+	s.dashboardRoutes()
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+func (s *Server) dashboardRoutes() {
+	m := s.mux
+	// Forms are checked twice: the browser's Sec-Fetch-Site and Origin
+	// headers must say same-origin, and the form must carry the session's
+	// CSRF token.
+	cop := http.NewCrossOriginProtection()
+	post := func(scope Scope, h func(http.ResponseWriter, *http.Request, session)) http.Handler {
+		return cop.Handler(s.page(scope, h))
+	}
+	m.Handle("GET /dashboard/{$}", s.page(ScopeRead, s.listPage))
+	m.Handle("GET /dashboard/narrations/{id}", s.page(ScopeRead, s.narrationPage))
+	m.Handle("GET /dashboard/lexicon", s.page(ScopeRead, s.lexiconPage))
+	m.HandleFunc("GET /dashboard/login", s.loginPage)
+	m.Handle("POST /dashboard/login", cop.Handler(http.HandlerFunc(s.login)))
+	m.Handle("POST /dashboard/logout", post(ScopeRead, s.logout))
+	m.Handle("POST /dashboard/narrate", post(ScopeEditor, s.narrateForm))
+	m.Handle("POST /dashboard/narrations/{id}/renarrate", post(ScopeEditor, s.renarrateForm))
+	m.Handle("POST /dashboard/narrations/{id}/unpublish", post(ScopeEditor, s.unpublishForm))
+	m.Handle("POST /dashboard/lexicon", post(ScopeEditor, s.lexiconForm))
+	m.Handle("POST /dashboard/lexicon/delete", post(ScopeEditor, s.lexiconDeleteForm))
+	m.Handle("GET /dashboard/static/", http.StripPrefix("/dashboard/", staticHandler()))
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title   string
+	Nonce   string // of this response's scripts
+	CSRF    string
+	Session *session
+	Error   string // shown above the content
+	Page    string // names the page for the script
+	Data    any
+}
+
+// CanEdit reports whether the page's viewer may change things.
+func (d pageData) CanEdit() bool { return d.Session != nil && d.Session.can(ScopeEditor) }
+
+// render writes a page with a Content-Security-Policy that lets in only
+// this response's nonce'd scripts, the dashboard's own styles, and media
+// from the origins given (where published audio lives).
+func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData, mediaOrigins ...string) {
+	nonce := make([]byte, 18)
+	rand.Read(nonce)
+	d.Nonce = base64.RawURLEncoding.EncodeToString(nonce) // no characters HTML would escape
+	if d.Session != nil {
+		d.CSRF = d.Session.csrf()
+	}
+	d.Page = name
+	media := "'self'"
+	for _, o := range mediaOrigins {
+		media += " " + o
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; script-src 'nonce-%s'; style-src 'self'; img-src 'self' data:; "+
+		"media-src %s; frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'", d.Nonce, media))
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	if err := s.pages.render(w, status, name, d); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+// page wraps a dashboard handler: the cookie must hold a valid token of
+// the scope, and a POST must carry the session's CSRF token.
+func (s *Server) page(scope Scope, h func(http.ResponseWriter, *http.Request, session)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		var sess session
+		ok := false
+		if err == nil {
+			sess.Token, ok = s.auth.lookup(c.Value)
+			sess.secret, sess.cookie = c.Value, true
+		}
+		if !ok {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/dashboard/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.render(w, http.StatusUnauthorized, "error", pageData{Title: "Signed out", Error: "Your session has ended: sign in again."})
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+			if err := r.ParseForm(); err != nil {
+				s.render(w, formStatus(err), "error", pageData{Title: "Form refused", Session: &sess, Error: "The form could not be read: " + err.Error()})
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf())) != 1 {
+				s.render(w, http.StatusForbidden, "error", pageData{Title: "Form refused", Session: &sess, Error: "The form's security token is missing or stale: reload the page and try again."})
+				return
+			}
+		}
+		if !sess.can(scope) {
+			s.render(w, http.StatusForbidden, "error", pageData{Title: "Not allowed", Session: &sess,
+				Error: fmt.Sprintf("You are signed in with the token %q, which has the %s scope; this needs the %s scope.", sess.Name, sess.Scope, scope)})
+			return
+		}
+		h(w, r, sess)
+	})
+}
+
+func formStatus(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// localPath returns p if it is a path on this dashboard, else def, so
+// that a crafted link cannot send a signed-in editor elsewhere.
+func localPath(p, def string) string {
+	if strings.HasPrefix(p, "/dashboard/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+		return p
+	}
+	return def
+}
+
+type loginData struct {
+	Next     string
+	NoTokens bool
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", pageData{Title: "Sign in", Data: loginData{Next: localPath(r.URL.Query().Get("next"), "/dashboard/"), NoTokens: len(s.auth.tokens) == 0}})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, smallBody)
+	next := localPath(r.PostFormValue("next"), "/dashboard/")
+	secret := strings.TrimSpace(r.PostFormValue("token"))
+	t, ok := s.auth.lookup(secret)
+	if !ok || secret == "" {
+		s.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
+		s.render(w, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: "That token is not valid here.", Data: loginData{Next: next, NoTokens: len(s.auth.tokens) == 0}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: secret, Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || s.cfg.SecureCookies,
+		MaxAge: int((12 * time.Hour).Seconds()),
+	})
+	s.log.Info("dashboard sign-in", "token", t.Name)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || s.cfg.SecureCookies})
+	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+}
