@@ -112,6 +112,32 @@ func newFlags(name, synopsis string, io stdio) *flag.FlagSet {
 	return fs
 }
 
+// secretsHelp lists the settings read only from the environment, because
+// secrets do not belong on command lines.
+var secretsHelp = []string{
+	"OPENAI_API_KEY: the OpenAI (or compatible server's) API key (env OPENAI_API_KEY, or a file: env OPENAI_API_KEY_FILE)",
+	"S3 keys: static credentials for the bucket (env S3_ACCESS_KEY_ID, env S3_SECRET_ACCESS_KEY, or files: env S3_ACCESS_KEY_ID_FILE, env S3_SECRET_ACCESS_KEY_FILE)",
+	"AWS credentials and region for Polly and S3: the AWS SDK's own variables (env AWS_REGION, env AWS_ACCESS_KEY_ID, env AWS_SECRET_ACCESS_KEY, env AWS_PROFILE)",
+	"API tokens: name:scope:secret, comma-separated; scope read or editor (env NARRATOR_API_TOKENS, or a file: env NARRATOR_API_TOKENS_FILE)",
+	"CMS webhook secret (env NARRATOR_CMS_SECRET, or a file: env NARRATOR_CMS_SECRET_FILE)",
+	"outgoing webhooks: endpoints, comma-separated, and the signing secret (env NARRATOR_WEBHOOK_URLS, env NARRATOR_WEBHOOK_SECRET, or a file: env NARRATOR_WEBHOOK_SECRET_FILE)",
+	"dashboard: prices in dollars per million characters, provider:price (env NARRATOR_PRICES); player path for previews (env NARRATOR_PLAYER_PATH); cookies marked Secure behind a TLS proxy (env NARRATOR_SECURE_COOKIES)",
+	"traces: OTLP/HTTP endpoint; off when unset (env OTEL_EXPORTER_OTLP_ENDPOINT)",
+}
+
+// withEnvHelp adds lines about environment-only settings to a command's
+// usage.
+func withEnvHelp(fs *flag.FlagSet, io stdio, lines []string) {
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintln(io.Err, "\nAlso read from the environment:")
+		for _, l := range lines {
+			fmt.Fprintf(io.Err, "  %s\n", l)
+		}
+	}
+}
+
 // parseFlags parses args, turning a flag error into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

@@ -148,6 +148,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&s.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", false), "path-style bucket URLs, for IP and localhost endpoints (env S3_PATH_STYLE)")
 	fs.StringVar(&s.S3Checksum, "s3-checksum", env("S3_CHECKSUM", ""), "when_required (default) or when_supported (env S3_CHECKSUM)")
 	s.pub.publicationFlags(fs)
+	withEnvHelp(fs, stdio{Err: fs.Output()}, secretsHelp)
 }
 
 func (s *settings) logger(w *os.File) (*slog.Logger, error) {
