@@ -40,10 +40,6 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	if s.LogLevel == "info" && os.Getenv("NARRATOR_LOG_LEVEL") == "" {
 		s.LogLevel = "warn" // progress goes to stderr; logs only when something is wrong
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
 	req, err := narrationRequest(fs.Arg(0), io.In)
 	if err != nil {
 		return err
@@ -58,16 +54,13 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 		*out = defaultOutput(fs.Arg(0))
 	}
 
-	q, err := s.openQueue(ctx)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
 	stages := defaultStages()
-	p, err := s.pipeline(ctx, q, log, stages)
+	r, err := s.start(ctx, stages)
 	if err != nil {
 		return err
 	}
+	defer r.close(ctx)
+	q, p := r.q, r.p
 	// The stages run in this process; with NATS_URL set, they join the
 	// cluster's workers and share its tasks.
 	workCtx, stopWork := context.WithCancel(ctx)

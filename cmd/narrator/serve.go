@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -35,37 +38,24 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return usageError{"serve takes no arguments"}
 	}
 	stages := splitStages(*stageList)
-	log, err := s.logger(os.Stderr)
+	r, err := s.start(ctx, stages)
 	if err != nil {
 		return err
 	}
-	q, err := s.openQueue(ctx)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
-	if u := q.ClientURL(); u != "" && s.NATSURL == "" {
-		log.Info("embedded NATS server listening", "url", u)
-	}
-	p, err := s.pipeline(ctx, q, log, stages)
-	if err != nil {
-		return err
+	defer r.close(ctx)
+	if u := r.q.ClientURL(); u != "" && s.NATSURL == "" {
+		r.log.Info("embedded NATS server listening", "url", u)
 	}
 	st, err := s.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	stopTracing, err := setupTracing(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopTracing(context.WithoutCancel(ctx))
 	pub, pl, err := s.pub.open(st, s.PublicURL)
 	if err != nil {
 		return err
 	}
-	if p.Publisher == nil {
-		p.Publisher = pub // editors unpublish through it even when no publish stage runs here
+	if r.p.Publisher == nil {
+		r.p.Publisher = pub // editors unpublish through it even when no publish stage runs here
 	}
 	ed, err := loadEditorsEnv(os.Getenv, s.options())
 	if err != nil {
@@ -75,12 +65,12 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	editors, err := api.New(api.Deps{Pipeline: p, Guard: guard, Logger: log}, ed.API)
+	editors, err := api.New(api.Deps{Pipeline: r.p, Guard: guard, Logger: r.log}, ed.API)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	opsRoutes(mux, q, st)
+	opsRoutes(mux, r.q, st)
 	pl.Register(mux)
 	for _, prefix := range api.Prefixes {
 		mux.Handle(prefix, editors)
@@ -89,16 +79,13 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if fsStore, ok := st.(*storage.FS); ok {
 		mux.Handle("/media/", http.StripPrefix("/media", fsStore.Handler()))
 	}
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", *addr)
+	srv, served, err := listen(*addr, mux)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return err
 	}
-	log.Info("serving", "http", "http://"+ln.Addr().String(), "data_dir", s.DataDir, "engine", s.Engine)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
 	worked := make(chan error, 1)
-	go func() { worked <- p.Run(ctx, stages) }()
+	go func() { worked <- r.p.Run(ctx, stages) }()
 
 	select {
 	case err = <-served:
@@ -107,11 +94,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	werr := <-worked
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return errors.Join(err, werr)
+	return errors.Join(err, <-worked)
 }
 
 func runWorker(ctx context.Context, args []string, io stdio) error {
@@ -131,37 +114,77 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	if len(names) == 0 {
 		return usageError{"give the worker at least one stage: --stages clean,chunk,synth,stitch,publish,feed"}
 	}
-	log, err := s.logger(os.Stderr)
+	r, err := s.start(ctx, names)
 	if err != nil {
 		return err
+	}
+	defer r.close(ctx)
+	if *ops != "" {
+		mux := http.NewServeMux()
+		opsRoutes(mux, r.q, nil)
+		srv, _, err := listen(*ops, mux)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
+	return r.p.Run(ctx, names)
+}
+
+// running is what a command that runs stages holds.
+type running struct {
+	log         *slog.Logger
+	q           *queue.Queue
+	p           *pipeline.Pipeline
+	stopTracing func(context.Context) error
+}
+
+// start connects to NATS and builds the pipeline for the stages.
+func (s *settings) start(ctx context.Context, stages []string) (*running, error) {
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return nil, err
 	}
 	q, err := s.openQueue(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer q.Close()
-	p, err := s.pipeline(ctx, q, log, names)
+	p, err := s.pipeline(ctx, q, log, stages)
 	if err != nil {
-		return err
+		q.Close()
+		return nil, err
 	}
-	stopTracing, err := setupTracing(ctx)
+	stop, err := setupTracing(ctx)
 	if err != nil {
-		return err
+		q.Close()
+		return nil, err
 	}
-	defer stopTracing(context.WithoutCancel(ctx))
-	if *ops != "" {
-		mux := http.NewServeMux()
-		opsRoutes(mux, q, nil)
-		srv := &http.Server{Addr: *ops, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		ln, err := net.Listen("tcp", *ops)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", *ops, err)
+	return &running{log: log, q: q, p: p, stopTracing: stop}, nil
+}
+
+func (r *running) close(ctx context.Context) {
+	r.stopTracing(context.WithoutCancel(ctx))
+	r.q.Close()
+}
+
+// listen serves handler at addr; the server's error arrives on the channel
+// (nil after a Shutdown). srv.Addr is the address it listens on.
+func listen(addr string, handler http.Handler) (*http.Server, <-chan error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
 		}
-		go srv.Serve(ln)
-		defer srv.Close()
-	}
-	log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
-	return p.Run(ctx, names)
+		served <- err
+	}()
+	return srv, served, nil
 }
 
 // splitStages reads a stage list; "none" is the empty list.
