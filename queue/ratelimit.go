@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/services/synth"
 )
 
 // RateBucket is the key-value bucket holding the cluster's rate limits, one
@@ -85,7 +87,7 @@ type RateLimiter struct {
 	cfg  RateConfig
 	slot chan struct{} // nil when concurrency is unlimited
 
-	reqCap, charCap float64
+	buckets synth.Buckets
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -97,10 +99,9 @@ type RateLimiter struct {
 // hold-off a 429 imposed. Times are Unix nanoseconds, so workers compare
 // their clocks: keep the cluster's hosts on NTP.
 type rateState struct {
-	Reqs      float64 `json:"reqs"`
-	Chars     float64 `json:"chars"`
-	At        int64   `json:"at"`
-	NotBefore int64   `json:"not_before,omitempty"`
+	synth.Tokens       // JSON "reqs" and "chars"
+	At           int64 `json:"at"`
+	NotBefore    int64 `json:"not_before,omitempty"`
 }
 
 // RateLimiter returns the cluster-wide limiter called name (such as
@@ -129,11 +130,7 @@ func (q *Queue) RateLimiter(ctx context.Context, name string, cfg RateConfig) (*
 	if cfg.Concurrency > 0 {
 		l.slot = make(chan struct{}, cfg.Concurrency)
 	}
-	l.reqCap = float64(cfg.Burst)
-	l.charCap = float64(cfg.CharsPerMinute)
-	if cfg.RPM > 0 {
-		l.charCap = float64(cfg.CharsPerMinute) * float64(cfg.Burst) / float64(cfg.RPM)
-	}
+	l.buckets = synth.NewBuckets(cfg.RPM, cfg.CharsPerMinute, cfg.Burst, cfg.Window)
 	return l, nil
 }
 
@@ -191,27 +188,11 @@ func (l *RateLimiter) take(ctx context.Context, chars float64) (time.Duration, e
 			return false
 		}
 		l.refill(s, now)
-		var need float64 // seconds until both buckets hold enough
-		if l.cfg.RPM > 0 && s.Reqs < 1 {
-			need = (1 - s.Reqs) / l.perSec(l.cfg.RPM)
-		}
-		if l.cfg.CharsPerMinute > 0 {
-			if c := min(chars, l.charCap); s.Chars < c {
-				need = max(need, (c-s.Chars)/l.perSec(l.cfg.CharsPerMinute))
-			}
-		}
-		if need > 0 {
+		if d := l.buckets.Take(&s.Tokens, chars); d > 0 {
 			// Waiters for the same tokens wake a little apart, so the one
 			// that is first takes them and the rest find the next refill.
-			d := max(time.Duration(need*float64(time.Second)), time.Millisecond)
 			wait = d + l.jitter(min(d/4, 20*time.Millisecond))
 			return false
-		}
-		if l.cfg.RPM > 0 {
-			s.Reqs--
-		}
-		if l.cfg.CharsPerMinute > 0 {
-			s.Chars -= chars
 		}
 		wait = 0
 		return true
@@ -235,7 +216,7 @@ func (l *RateLimiter) Throttled(ctx context.Context, d time.Duration) error {
 		}
 		l.refill(s, now)
 		s.NotBefore = until
-		s.Reqs, s.Chars = min(s.Reqs, 0), min(s.Chars, 0)
+		s.Drain()
 		s.At = until // refilling starts when the hold-off ends
 		return true
 	})
@@ -300,7 +281,7 @@ func (l *RateLimiter) update(ctx context.Context, fn func(s *rateState, now int6
 func (l *RateLimiter) get(ctx context.Context) (rateState, uint64, error) {
 	e, err := l.kv.Get(ctx, l.key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return rateState{Reqs: l.reqCap, Chars: l.charCap, At: time.Now().UnixNano()}, 0, nil
+		return rateState{Tokens: l.buckets.Full(), At: time.Now().UnixNano()}, 0, nil
 	}
 	if err != nil {
 		return rateState{}, 0, fmt.Errorf("queue: rate limit %s: %w", l.key, err)
@@ -309,23 +290,21 @@ func (l *RateLimiter) get(ctx context.Context) (rateState, uint64, error) {
 	if err := json.Unmarshal(e.Value(), &s); err != nil {
 		// A value this version cannot read is replaced, not fatal: the
 		// worst it costs is one full burst.
-		s = rateState{Reqs: l.reqCap, Chars: l.charCap, At: time.Now().UnixNano()}
+		s = rateState{Tokens: l.buckets.Full(), At: time.Now().UnixNano()}
 	}
 	return s, e.Revision(), nil
 }
 
 // refill adds what the buckets earned since the state's time, capped at
-// this process's capacities (a smaller budget configured later wins).
+// this process's capacities. A state time ahead of now (another host's
+// clock, or the end of a hold-off) is kept until now passes it.
 func (l *RateLimiter) refill(s *rateState, now int64) {
-	if dt := time.Duration(now - s.At).Seconds(); dt > 0 {
-		s.Reqs += dt * l.perSec(l.cfg.RPM)
-		s.Chars += dt * l.perSec(l.cfg.CharsPerMinute)
+	elapsed := time.Duration(now - s.At)
+	l.buckets.Refill(&s.Tokens, elapsed)
+	if elapsed > 0 {
 		s.At = now
 	}
-	s.Reqs, s.Chars = min(s.Reqs, l.reqCap), min(s.Chars, l.charCap)
 }
-
-func (l *RateLimiter) perSec(n int) float64 { return float64(n) / l.cfg.Window.Seconds() }
 
 func (l *RateLimiter) spread(holdOff time.Duration) time.Duration {
 	if l.cfg.Spread > 0 {

@@ -3,9 +3,12 @@ package synth_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/narrator-project/narrator/services/mp3/mp3test"
 	"github.com/narrator-project/narrator/services/synth"
 	"github.com/narrator-project/narrator/services/synth/faketts"
 )
@@ -39,6 +42,8 @@ func TestBasicCheck(t *testing.T) {
 		{"good", long, req, true},
 		{"info frame first", info, req, true},
 		{"id3v2 first", append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), long...), req, true},
+		{"id3v1 last", append(slices.Clip(long), append([]byte("TAG"), make([]byte, 125)...)...), req, true},
+		{"id3v2 between frames", slices.Concat(long[:480*250], []byte("ID3\x04\x00\x00\x00\x00\x00\x00"), long[480*250:]), req, false},
 		{"truncated", long[:len(long)-100], req, false},
 		{"not mp3", []byte(`{"error":{"message":"upstream"}}`), req, false},
 		{"empty", nil, req, false},
@@ -54,6 +59,25 @@ func TestBasicCheck(t *testing.T) {
 			}
 			if !tc.ok && !errors.Is(err, synth.ErrBadAudio) {
 				t.Errorf("err = %v, want ErrBadAudio", err)
+			}
+		})
+	}
+}
+
+func TestBasicCheckAcceptsLameOutput(t *testing.T) {
+	pcm := mp3test.Speech(24000, 1, 3*time.Second, -20, 1)
+	req := synth.Request{Text: strings.Repeat("x", 100)} // 2.5 s at 40 characters a second
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"plain", []string{"-b", "160", "-t"}},
+		{"info frame", []string{"-b", "160"}},
+		{"info frame and both tags", []string{"-b", "160", "--add-id3v2", "--tt", "Chunk"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := synth.BasicCheck(mp3test.Encode(t, pcm, tc.args...), req, synth.OpenAIFormat); err != nil {
+				t.Error(err)
 			}
 		})
 	}

@@ -66,12 +66,11 @@ type TokenBucket struct {
 	cfg  TokenBucketConfig
 	slot chan struct{} // nil when concurrency is unlimited
 
+	buckets Buckets
+
 	mu       sync.Mutex
-	reqs     float64 // tokens
-	chars    float64
-	reqCap   float64
-	charCap  float64
-	last     time.Time
+	tokens   Tokens
+	last     time.Time // when tokens were last refilled
 	pausedTo time.Time
 	rng      *rand.Rand
 }
@@ -86,13 +85,8 @@ func NewTokenBucket(cfg TokenBucketConfig) (*TokenBucket, error) {
 	if cfg.Concurrency > 0 {
 		b.slot = make(chan struct{}, cfg.Concurrency)
 	}
-	b.reqCap = float64(cfg.Burst)
-	if cfg.RPM > 0 {
-		b.charCap = float64(cfg.CharsPerMinute) * float64(cfg.Burst) / float64(cfg.RPM)
-	} else {
-		b.charCap = float64(cfg.CharsPerMinute)
-	}
-	b.reqs, b.chars = b.reqCap, b.charCap
+	b.buckets = NewBuckets(cfg.RPM, cfg.CharsPerMinute, cfg.Burst, cfg.Window)
+	b.tokens = b.buckets.Full()
 	return b, nil
 }
 
@@ -137,30 +131,9 @@ func (b *TokenBucket) take(now time.Time, chars float64) time.Duration {
 		d := b.pausedTo.Sub(now)
 		return d + time.Duration(b.rng.Int64N(int64(d/10)+1))
 	}
-	perSec := func(n int) float64 { return float64(n) / b.cfg.Window.Seconds() }
-	dt := now.Sub(b.last).Seconds()
+	b.buckets.Refill(&b.tokens, now.Sub(b.last))
 	b.last = now
-	b.reqs = min(b.reqCap, b.reqs+dt*perSec(b.cfg.RPM))
-	b.chars = min(b.charCap, b.chars+dt*perSec(b.cfg.CharsPerMinute))
-	var wait float64
-	if b.cfg.RPM > 0 && b.reqs < 1 {
-		wait = (1 - b.reqs) / perSec(b.cfg.RPM)
-	}
-	if b.cfg.CharsPerMinute > 0 {
-		if need := min(chars, b.charCap); b.chars < need {
-			wait = max(wait, (need-b.chars)/perSec(b.cfg.CharsPerMinute))
-		}
-	}
-	if wait > 0 {
-		return max(time.Duration(wait*float64(time.Second)), time.Millisecond)
-	}
-	if b.cfg.RPM > 0 {
-		b.reqs--
-	}
-	if b.cfg.CharsPerMinute > 0 {
-		b.chars -= chars
-	}
-	return 0
+	return b.buckets.Take(&b.tokens, chars)
 }
 
 // Throttled implements Limiter. The buckets are emptied too: the provider
@@ -175,7 +148,7 @@ func (b *TokenBucket) Throttled(_ context.Context, d time.Duration) error {
 	if until := time.Now().Add(d); until.After(b.pausedTo) {
 		b.pausedTo = until
 	}
-	b.reqs, b.chars = min(b.reqs, 0), min(b.chars, 0)
+	b.tokens.Drain()
 	b.last = b.pausedTo // refilling starts when the pause ends
 	return nil
 }

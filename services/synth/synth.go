@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/script"
 )
 
@@ -60,6 +61,21 @@ type Format struct {
 	Channels   int
 	MPEG       int // MPEG version: 1, 2, or 25 for 2.5; always Layer III
 	Bitrate    int // kbit/s of a constant-bitrate stream; 0 if it varies
+}
+
+// MP3 returns the format as package mp3 describes it, without the bitrate.
+// An MPEG version other than 1, 2 or 25 matches no stream.
+func (f Format) MP3() mp3.Format {
+	v := mp3.Version(1) // reserved: no frame has it
+	switch f.MPEG {
+	case 1:
+		v = mp3.MPEG1
+	case 2:
+		v = mp3.MPEG2
+	case 25:
+		v = mp3.MPEG25
+	}
+	return mp3.Format{Version: v, SampleRate: f.SampleRate, Channels: f.Channels}
 }
 
 // OpenAIFormat is what OpenAI's speech endpoint returns for mp3 and what the

@@ -7,14 +7,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/synth/faketts"
 	"github.com/narrator-project/narrator/services/synth/internal/audiotest"
-	"github.com/narrator-project/narrator/services/synth/internal/mpframe"
 )
 
 const key = "sk-test-0123456789abcdef"
@@ -301,18 +302,19 @@ func TestScriptedFaults(t *testing.T) {
 		}
 	})
 	check(200, func(_ *http.Response, b []byte) {
-		if _, err := mpframe.Scan(b); !errors.Is(err, mpframe.ErrTruncated) {
-			t.Errorf("truncated audio scans with %v", err)
+		a := audiotest.Analyze(t, b)
+		if !slices.ContainsFunc(a.Problems, func(p mp3.Problem) bool { return p.Code == mp3.ProblemTruncated }) {
+			t.Errorf("truncated audio analyses with problems %v", a.Problems)
 		}
 	})
 	check(200, func(_ *http.Response, b []byte) {
-		if _, err := mpframe.Scan(b); !errors.Is(err, mpframe.ErrNoFrame) {
-			t.Errorf("garbage scans with %v", err)
+		if _, err := mp3.Analyze(t.Context(), bytes.NewReader(b), mp3.Options{}); !errors.Is(err, mp3.ErrNoFrames) {
+			t.Errorf("garbage analyses with %v", err)
 		}
 	})
 	check(200, func(_ *http.Response, b []byte) {
-		if fs := audiotest.Frames(t, b); len(fs) != 1 {
-			t.Errorf("short audio has %d frames", len(fs))
+		if a := audiotest.Analyze(t, b); a.Frames != 1 || !a.OK() {
+			t.Errorf("short audio has %d frames, problems %v", a.Frames, a.Problems)
 		}
 	})
 	if _, _, err := post(t, t.Context(), s, key, speech(text)); !errors.Is(err, io.ErrUnexpectedEOF) {

@@ -1,6 +1,6 @@
 // Package audiotest checks audio in tests with real tools: ffprobe for the
-// stream format, go-mp3 for a full decode, and the frame walker for what
-// neither reports (MPEG version, bit reservoir, tag frames).
+// stream format, go-mp3 for a full decode, and services/mp3's analysis for
+// what neither reports (MPEG version, bit reservoir, tag frames).
 package audiotest
 
 import (
@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hajimehoshi/go-mp3"
+	gomp3 "github.com/hajimehoshi/go-mp3"
 
-	"github.com/narrator-project/narrator/services/synth/internal/mpframe"
+	"github.com/narrator-project/narrator/services/mp3"
 )
 
 // RequireTool fails the test, saying what to install, when a tool is missing.
@@ -75,7 +75,7 @@ func Probe(t testing.TB, audio []byte) Stream {
 // length in samples per channel.
 func Decode(t testing.TB, audio []byte) (rate, samples int) {
 	t.Helper()
-	d, err := mp3.NewDecoder(bytes.NewReader(audio))
+	d, err := gomp3.NewDecoder(bytes.NewReader(audio))
 	if err != nil {
 		t.Fatalf("go-mp3: %v", err)
 	}
@@ -86,17 +86,15 @@ func Decode(t testing.TB, audio []byte) (rate, samples int) {
 	return d.SampleRate(), int(n / 4) // go-mp3 writes 16-bit stereo
 }
 
-// Frames walks audio's frames, failing the test on a bad stream.
-func Frames(t testing.TB, audio []byte) []mpframe.Frame {
+// Analyze analyses audio's structure without decoding it, failing the test
+// if it holds no frame; what is wrong with it is in Problems.
+func Analyze(t testing.TB, audio []byte) *mp3.Analysis {
 	t.Helper()
-	fs, err := mpframe.Scan(audio)
+	a, err := mp3.Analyze(t.Context(), bytes.NewReader(audio), mp3.Options{})
 	if err != nil {
-		t.Fatalf("frames: %v", err)
+		t.Fatalf("analyze: %v", err)
 	}
-	if len(fs) == 0 {
-		t.Fatal("frames: no frames")
-	}
-	return fs
+	return a
 }
 
 // RequireOpenAIFormat fails unless audio is 24 kHz mono MPEG-2 Layer III at
@@ -126,20 +124,20 @@ func RequireFormat(t testing.TB, audio []byte, sampleRate, kbps int) Stream {
 // running a decoder: cheap enough for minutes of audio under the race detector.
 func RequireFrames(t testing.TB, audio []byte, sampleRate, kbps int) {
 	t.Helper()
-	fs := Frames(t, audio)
-	for i, f := range fs {
-		h := f.Header
-		if h.Version != mpframe.MPEG2 || h.SampleRate != sampleRate || h.Channels != 1 || h.Bitrate != kbps {
-			t.Fatalf("frame %d: %+v, want MPEG-2 %d Hz mono %d kbit/s", i, h, sampleRate, kbps)
-		}
-		if mpframe.IsTag(audio[f.Offset:f.Offset+h.Size], h) {
-			t.Fatalf("frame %d is a Xing/Info/VBRI frame", i)
-		}
+	a := Analyze(t, audio)
+	if want := (mp3.Format{Version: mp3.MPEG2, SampleRate: sampleRate, Channels: 1}); a.Format != want || !a.CBR || a.Bitrate != kbps*1000 {
+		t.Fatalf("frames: %s at %d bit/s (constant: %v), want %s at %d kbit/s", a.Format, a.Bitrate, a.CBR, want, kbps)
 	}
-	if fs[0].Offset != 0 {
-		t.Errorf("audio starts with %d bytes before the first frame", fs[0].Offset)
+	if a.Info != nil {
+		t.Fatalf("a %s frame", a.Info.Tag)
 	}
-	if mdb := mpframe.MainDataBegin(audio, fs[0].Header); mdb != 0 {
-		t.Errorf("first frame main_data_begin = %d, want 0", mdb)
+	if !a.OK() {
+		t.Fatalf("problems: %v", a.Problems)
+	}
+	if len(a.Tags) > 0 && a.Tags[0].Offset == 0 {
+		t.Errorf("audio starts with %d bytes before the first frame", a.Tags[0].Size)
+	}
+	if a.MainDataBegin != 0 {
+		t.Errorf("first frame main_data_begin = %d, want 0", a.MainDataBegin)
 	}
 }

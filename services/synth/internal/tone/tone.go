@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/narrator-project/narrator/services/synth/internal/mpframe"
+	"github.com/narrator-project/narrator/services/mp3"
 )
 
 // Notes is the number of pitches a seed picks from: two octaves of
@@ -193,16 +193,20 @@ func (g *Generator) encode(ctx context.Context, wav []byte) ([][]byte, error) {
 		return nil, fmt.Errorf("tone: lame: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	b := out.Bytes()
-	idx, err := mpframe.Scan(b)
-	if err != nil {
-		return nil, fmt.Errorf("tone: lame output: %w", err)
+	var frames [][]byte
+	s := mp3.NewScanner(bytes.NewReader(b))
+	for s.Scan() {
+		it := s.Item()
+		if it.Kind != mp3.KindFrame {
+			return nil, fmt.Errorf("tone: lame output: %s of %d bytes at byte %d", it.Kind, it.Size, it.Offset)
+		}
+		if len(frames) == 0 && mp3.MainDataBegin(it.Header, it.Data) != 0 {
+			return nil, errors.New("tone: lame output does not start with a self-contained frame")
+		}
+		frames = append(frames, b[it.Offset:it.Offset+it.Size]) // it.Data is the Scanner's buffer
 	}
-	if len(idx) == 0 || mpframe.MainDataBegin(b[idx[0].Offset:], idx[0].Header) != 0 {
-		return nil, errors.New("tone: lame output does not start with a self-contained frame")
-	}
-	frames := make([][]byte, len(idx))
-	for i, f := range idx {
-		frames[i] = b[f.Offset : f.Offset+f.Header.Size]
+	if len(frames) == 0 {
+		return nil, errors.New("tone: lame output holds no frames")
 	}
 	return frames, nil
 }

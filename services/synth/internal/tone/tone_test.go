@@ -1,10 +1,11 @@
 package tone
 
 import (
+	"bytes"
 	"os/exec"
 	"testing"
 
-	"github.com/narrator-project/narrator/services/synth/internal/mpframe"
+	"github.com/narrator-project/narrator/services/mp3"
 )
 
 func TestAudioIsExactAndJoinable(t *testing.T) {
@@ -17,13 +18,21 @@ func TestAudioIsExactAndJoinable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := mpframe.Scan(audio)
-	if err != nil || len(fs) != n {
-		t.Fatalf("%d frames, %v; want %d", len(fs), err, n)
+	var mdb []int // each frame's main_data_begin
+	s := mp3.NewScanner(bytes.NewReader(audio))
+	for s.Scan() {
+		it := s.Item()
+		if it.Kind != mp3.KindFrame {
+			t.Fatalf("%s of %d bytes at byte %d", it.Kind, it.Size, it.Offset)
+		}
+		mdb = append(mdb, mp3.MainDataBegin(it.Header, it.Data))
+	}
+	if len(mdb) != n {
+		t.Fatalf("%d frames, %v; want %d", len(mdb), s.Err(), n)
 	}
 	starts, borrowing := 0, 0
-	for _, f := range fs {
-		if mpframe.MainDataBegin(audio[f.Offset:], f.Header) == 0 {
+	for _, m := range mdb {
+		if m == 0 {
 			starts++
 		} else {
 			borrowing++
@@ -39,7 +48,7 @@ func TestAudioIsExactAndJoinable(t *testing.T) {
 	if starts < notes || borrowing == 0 {
 		t.Errorf("%d self-contained frames for %d notes, %d borrowing", starts, notes, borrowing)
 	}
-	if mpframe.MainDataBegin(audio, fs[0].Header) != 0 {
+	if mdb[0] != 0 {
 		t.Error("first frame borrows")
 	}
 }
