@@ -129,6 +129,9 @@ type Chunk struct {
 	CacheHit    bool            `json:"cache_hit,omitempty"`
 	BilledChars int             `json:"billed_chars,omitempty"`
 	Attempts    int             `json:"attempts,omitempty"`
+	Voice       string          `json:"voice,omitempty"` // as the provider resolved the request
+	Model       string          `json:"model,omitempty"`
+	Speed       float64         `json:"speed,omitempty"`
 	Analysis    json.RawMessage `json:"analysis,omitempty"` // the MP3 check's findings
 	Error       string          `json:"error,omitempty"`
 	Start       time.Time       `json:"start,omitzero"`

@@ -362,3 +362,26 @@ func taskAttrs(in any) []any {
 	}
 	return nil
 }
+
+// WaitIdle waits until a stage has no task waiting or in progress, or ctx
+// is done: a command that ran stages itself lets their last tasks finish.
+func (q *Queue) WaitIdle(ctx context.Context, stage string) error {
+	cons, err := q.js.Consumer(ctx, TaskStream, consumerName(stage))
+	if err != nil {
+		return fmt.Errorf("queue: stage %s: %w", stage, err)
+	}
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: stage %s: %w", stage, err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

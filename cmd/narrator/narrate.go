@@ -92,6 +92,13 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	if job.State != queue.Done {
 		return fmt.Errorf("job %s failed in %s: %s", job.ID, job.FailedStage, job.Error)
 	}
+	// The feeds are rebuilt just after the job is done; let that finish, so
+	// that narrator serve on the same data directory lists the narration.
+	idle, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := q.WaitIdle(idle, pipeline.StageFeed); err != nil {
+		return fmt.Errorf("rebuild the feeds: %w", err)
+	}
 	st, err := s.openStore(ctx)
 	if err != nil {
 		return err

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +91,80 @@ func TestNarrateFailsWithTheReason(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
 			}
 		})
+	}
+}
+
+func TestNarrateRunsWithTwoDataDirsDoNotMeet(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	dir := t.TempDir()
+	articles := map[string]string{
+		"council": "Council\n\nThe council met on Tuesday to discuss the flood wall.",
+		"school":  "School\n\nThe school board approved a new gym after a long debate.",
+	}
+	var wg sync.WaitGroup
+	for name, text := range articles {
+		in := filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(in, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			code, stdout, stderr := narrate(t, "--data-dir", filepath.Join(dir, "data-"+name), "-o", filepath.Join(dir, name+".mp3"), in)
+			if code != 0 || !strings.Contains(stdout, "job "+name) {
+				t.Errorf("%s: exit %d: %s %s", name, code, stdout, stderr)
+			}
+		})
+	}
+	wg.Wait()
+	// Each data directory holds its own narration and nothing of the other's.
+	for name := range articles {
+		got, err := filepath.Glob(filepath.Join(dir, "data-"+name, "media", "objects", "narrations", "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || filepath.Base(got[0]) != name {
+			t.Errorf("data-%s holds narrations %v, want only %s", name, got, name)
+		}
+	}
+}
+
+func TestNarratedJobAppearsInServesFeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	t.Setenv("OPENAI_API_KEY", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	t.Setenv("NARRATOR_PUBLIC_URL", base)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	code, _, stderr := narrate(t, "--data-dir", data, "-o", filepath.Join(dir, "sample.mp3"), "../../testdata/sample-article.html")
+	if code != 0 {
+		t.Fatalf("narrate: exit %d: %s", code, stderr)
+	}
+	startProcess(t, "serve", []string{"NARRATOR_PUBLIC_URL=" + base, "OPENAI_API_KEY="}, "serve", "--data-dir", data, "--http", addr, "--stages", "none")
+	var feed string
+	waitFor(t, "the feed", time.Minute, func() bool {
+		code, body := get(t, base+"/feed.xml")
+		feed = body
+		return code == http.StatusOK
+	})
+	if !strings.Contains(feed, "<guid isPermaLink=\"false\">sample-article</guid>") || !strings.Contains(feed, "Marlow Falls approves") {
+		t.Fatalf("the feed lacks the narrated article:\n%s", feed[:min(len(feed), 2000)])
+	}
+	m := regexp.MustCompile(`<enclosure url="([^"]+)" length="(\d+)" type="audio/mpeg"`).FindStringSubmatch(feed)
+	if m == nil {
+		t.Fatal("no enclosure in the feed")
+	}
+	code, audio := get(t, m[1])
+	if code != http.StatusOK || strconv.Itoa(len(audio)) != m[2] {
+		t.Errorf("enclosure %s: status %d, %d bytes; the feed says %s", m[1], code, len(audio), m[2])
+	}
+	if code, page := get(t, base+"/player/sample-article"); code != http.StatusOK || !strings.Contains(page, "This audio is created with AI assistance") {
+		t.Errorf("player page: %d", code)
 	}
 }

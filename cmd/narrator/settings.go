@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,6 +95,7 @@ type settings struct {
 	RateBurst    int
 	PollyURL     string
 	PollyLex     string
+	PubFile      string
 
 	PublicURL   string
 	S3Bucket    string
@@ -129,6 +132,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&s.Speed, "speed", envFloat("NARRATOR_SPEED", 1), "speech speed, 0.25 to 4 (env NARRATOR_SPEED)")
 	fs.StringVar(&s.Instructions, "instructions", env("NARRATOR_INSTRUCTIONS", ""), "style instructions for gpt-4o-mini-tts (env NARRATOR_INSTRUCTIONS)")
 	fs.StringVar(&s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API URL (env OPENAI_BASE_URL)")
+	fs.StringVar(&s.PubFile, "publications", env("NARRATOR_PUBLICATIONS_FILE", ""), "JSON file of each publication's voice, model, speed and instructions (env NARRATOR_PUBLICATIONS_FILE)")
 	fs.StringVar(&s.PollyURL, "polly-endpoint", env("POLLY_ENDPOINT", ""), "Amazon Polly endpoint, e.g. a VPC endpoint; default the region's (env POLLY_ENDPOINT)")
 	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
@@ -207,8 +211,29 @@ func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
 }
 
 // options are the narration options jobs submitted by this process get.
+// Model, voice, speed and instructions are the provider's defaults instead,
+// so that a publication's own choices (--publications) win over them.
 func (s *settings) options() queue.Options {
-	return queue.Options{Provider: s.Engine, Model: s.Model, Voice: s.Voice, Speed: s.Speed, Instructions: s.Instructions}
+	return queue.Options{Provider: s.Engine}
+}
+
+// publications reads the publications' voices from a JSON file:
+// {"daily": {"voice": "nova", "model": "tts-1-hd", "speed": 1.05, "instructions": "..."}}.
+func (s *settings) publications() (map[string]pipeline.Voice, error) {
+	if s.PubFile == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(s.PubFile)
+	if err != nil {
+		return nil, fmt.Errorf("--publications: %w", err)
+	}
+	var pubs map[string]pipeline.Voice
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&pubs); err != nil {
+		return nil, fmt.Errorf("--publications %s: want {\"publication\": {\"voice\": ..., \"model\": ..., \"speed\": ..., \"instructions\": ...}}: %w", s.PubFile, err)
+	}
+	return pubs, nil
 }
 
 // provider builds the speech provider named by --engine.
@@ -301,10 +326,15 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		}
 		deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
 	}
+	pubs, err := s.publications()
+	if err != nil {
+		return nil, err
+	}
 	return pipeline.New(deps, pipeline.Config{
-		TargetChars: s.ChunkTarget,
-		JobMaxChars: s.JobMaxChars,
-		DailyChars:  s.DailyChars,
-		Concurrency: map[string]int{pipeline.StageSynth: s.SynthWorkers},
+		Publications: pubs,
+		TargetChars:  s.ChunkTarget,
+		JobMaxChars:  s.JobMaxChars,
+		DailyChars:   s.DailyChars,
+		Concurrency:  map[string]int{pipeline.StageSynth: s.SynthWorkers},
 	})
 }

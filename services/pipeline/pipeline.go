@@ -49,6 +49,10 @@ type Config struct {
 	// JobMaxChars caps the characters one job may bill (0: no cap). A job
 	// over it fails before any API call, with the estimate in the reason.
 	JobMaxChars int
+	// Publications are each publication's choice of voice, model, speed
+	// and instructions, by publication key (see JobID); an article's own
+	// options win over them, and the provider's defaults fill in the rest.
+	Publications map[string]Voice
 	// DailyChars is each publication's budget of billed characters per UTC
 	// day (0: none). A chunk that would pass it fails its job; chunks found
 	// in the cache cost nothing and always pass.
@@ -80,6 +84,11 @@ func (c *Config) setDefaults() {
 	if c.MediaPrefix == "" {
 		c.MediaPrefix = "narrations"
 	}
+	pubs := make(map[string]Voice, len(c.Publications))
+	for name, v := range c.Publications {
+		pubs[pubKey(name)] = v
+	}
+	c.Publications = pubs
 }
 
 func (c *Config) maxChars(provider string) int {
@@ -108,6 +117,14 @@ func (c *Config) concurrency(stage string) int {
 		return 16 // calls wait on the provider, not the CPU
 	}
 	return 1
+}
+
+// Voice is how a publication's articles are read.
+type Voice struct {
+	Voice        string  `json:"voice,omitempty"`
+	Model        string  `json:"model,omitempty"`
+	Speed        float64 `json:"speed,omitempty"`
+	Instructions string  `json:"instructions,omitempty"`
 }
 
 // Deps are what the stages use. A process that runs only some stages needs

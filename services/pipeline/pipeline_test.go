@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -474,5 +475,130 @@ func TestWebhooksRetryUntilDelivered(t *testing.T) {
 		if e.Narration.ID == "hooked" && (e.Narration.AudioURL == "" || e.Narration.Duration <= 0) {
 			t.Errorf("completed event lacks the audio: %+v", e.Narration)
 		}
+	}
+}
+
+func TestRenarrationSynthesizesOnlyChangedChunks(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small chunks, so each paragraph is a chunk of its own.
+	h := start(t, prov, nil, withConfig(pipeline.Config{TargetChars: 60}))
+	paragraphs := []string{
+		"The council met on Tuesday to discuss the flood wall along the river.",
+		"Engineers said the wall would protect four hundred homes from a once-in-a-century flood.",
+		"Residents asked how long the work would close the riverside path.",
+		"The mayor said the path would reopen before the summer festival.",
+	}
+	article := func(ps []string) []byte { return []byte("Flood wall\n\n" + strings.Join(ps, "\n\n")) }
+	req := pipeline.Request{ArticleID: "edited", Kind: "text", Options: queue.Options{Provider: "openai"}}
+
+	req.Body = article(paragraphs)
+	first := h.narrate(t, req)
+	h.checkNarration(t, first)
+	firstCalls := fake.Log()
+	if len(firstCalls) != first.Chunks || first.Chunks < 4 {
+		t.Fatalf("%d calls for %d chunks", len(firstCalls), first.Chunks)
+	}
+
+	edited := slices.Clone(paragraphs)
+	edited[2] = "Residents asked how long the work would close the riverside path and the boat ramp."
+	req.Body = article(edited)
+	second := h.narrate(t, req)
+	h.checkNarration(t, second)
+	calls := fake.Log()[len(firstCalls):]
+	if len(calls) != 1 || !strings.Contains(calls[0].Input, "boat ramp") {
+		var inputs []string
+		for _, c := range calls {
+			inputs = append(inputs, c.Input)
+		}
+		t.Errorf("editing one paragraph requested %d chunks: %q; want only the edited one", len(calls), inputs)
+	}
+	if second.BilledChars != calls[0].Chars {
+		t.Errorf("re-narration billed %d characters, the changed chunk has %d", second.BilledChars, calls[0].Chars)
+	}
+
+	third := h.narrate(t, pipeline.Request{ArticleID: "edited", Kind: "text", Body: article(edited), Options: queue.Options{Provider: "openai"}, Force: true})
+	h.checkNarration(t, third)
+	if n := len(fake.Log()) - len(firstCalls) - 1; n != 0 {
+		t.Errorf("an unchanged re-narration made %d requests", n)
+	}
+}
+
+func TestJobSurvivesRateLimitsAndServerErrors(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{
+		LatencyPerChar: -1,
+		Faults:         faketts.Faults{RateLimit: 0.3, Server5xx: 0.05},
+		RetryAfter:     100 * time.Millisecond,
+		Seed:           7,
+	})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil)
+	j := h.narrate(t, pipeline.Request{ArticleID: "faulty", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+	h.checkNarration(t, j)
+	var ok, limited, failed, billed int
+	for _, e := range fake.Log() {
+		switch {
+		case e.Status == http.StatusOK:
+			ok++
+			billed += e.Chars
+		case e.Status == http.StatusTooManyRequests:
+			limited++
+		case e.Status >= 500:
+			failed++
+		}
+	}
+	if ok != j.Chunks {
+		t.Errorf("%d successful calls for %d chunks", ok, j.Chunks)
+	}
+	if limited == 0 {
+		t.Error("the fake never answered 429: the test did not exercise retries")
+	}
+	if j.BilledChars != billed {
+		t.Errorf("job billed %d characters, successful calls carried %d", j.BilledChars, billed)
+	}
+	t.Logf("%d chunks: %d calls answered 200, %d 429, %d 5xx; billed %d of %d characters of the article", j.Chunks, ok, limited, failed, j.BilledChars, j.Chars)
+}
+
+func TestPublicationAndArticleChooseTheVoice(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL(), Voice: "alloy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, prov, nil, withConfig(pipeline.Config{Publications: map[string]pipeline.Voice{
+		"Daily News": {Voice: "onyx", Model: "tts-1-hd", Speed: 1.1},
+	}}))
+	body := []byte("Council\n\nThe council met on Tuesday to discuss the flood wall.")
+	for _, tc := range []struct {
+		name, publication, voice, wantVoice, wantModel string
+	}{
+		{"provider default", "", "", "alloy", "tts-1"},
+		{"publication", "Daily News", "", "onyx", "tts-1-hd"},
+		{"article wins", "Daily News", "echo", "echo", "tts-1-hd"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake.Reset()
+			j := h.narrate(t, pipeline.Request{ArticleID: strings.ReplaceAll(tc.name, " ", "-"), Body: body, Kind: "text",
+				Options: queue.Options{Provider: "openai", Publication: tc.publication, Voice: tc.voice}})
+			h.checkNarration(t, j)
+			for _, e := range fake.Log() {
+				if e.Voice != tc.wantVoice || e.Model != tc.wantModel {
+					t.Errorf("read with %s %s, want %s %s", e.Model, e.Voice, tc.wantModel, tc.wantVoice)
+				}
+			}
+			m, err := h.p.Publisher.Manifest(context.Background(), j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Voice != tc.wantVoice {
+				t.Errorf("manifest names voice %q, want %q", m.Voice, tc.wantVoice)
+			}
+		})
 	}
 }

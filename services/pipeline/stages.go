@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,7 +17,6 @@ import (
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/fault"
 	"github.com/narrator-project/narrator/services/lexicon"
-	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/publish"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
@@ -164,13 +164,16 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st); err != nil {
 		return nil, err
 	}
+	// The article's own choices win, then its publication's; the provider
+	// fills in the rest (its voice for the article's language).
+	pub := p.cfg.Publications[pubKey(j.Options.Publication)]
 	req := synth.Request{
 		Text:         ch.Text,
-		Voice:        j.Options.Voice,
-		Model:        j.Options.Model,
-		Speed:        j.Options.Speed,
-		Instructions: j.Options.Instructions,
-		Language:     j.Language, // picks the provider's voice for it
+		Voice:        cmp.Or(j.Options.Voice, pub.Voice),
+		Model:        cmp.Or(j.Options.Model, pub.Model),
+		Speed:        cmp.Or(j.Options.Speed, pub.Speed),
+		Instructions: cmp.Or(j.Options.Instructions, pub.Instructions),
+		Language:     j.Language,
 	}
 	if err := p.checkBudget(ctx, sy, req, j); err != nil {
 		return nil, err
@@ -192,7 +195,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		}
 		return nil, err
 	}
-	check, err := stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, formatOf(sy.Provider().Limits().Format), p.stitchConfig(j))
+	check, err := stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, sy.Provider().Limits().Format.MP3(), p.stitchConfig(res.Request.Speed))
 	if err != nil {
 		// Bad audio is not kept: the retry asks the provider again.
 		_ = p.Queue.Audio().Delete(ctx, res.Key)
@@ -205,6 +208,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		return nil, err
 	}
 	st.State, st.Audio, st.CacheHit, st.BilledChars = queue.ChunkDone, res.Key, res.Cached, res.Billed
+	st.Voice, st.Model, st.Speed = res.Request.Voice, res.Request.Model, res.Request.Speed
 	st.Analysis, st.Error, st.End = analysis, "", time.Now().UTC()
 	if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st); err != nil {
 		return nil, err
@@ -230,7 +234,6 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	return []queue.Message{{Stage: StageStitch, ID: Task{Job: t.Job, Rev: t.Rev}.msgID(StageStitch), Data: Task{Job: t.Job, Rev: t.Rev}}}, nil
 }
 
-// formatOf names a provider's output format in the MP3 library's terms.
 // ErrBudget is the cause of jobs that would bill more than allowed.
 var ErrBudget = errors.New("over budget")
 
@@ -259,13 +262,8 @@ func (p *Pipeline) checkBudget(ctx context.Context, sy *synth.Synthesizer, req s
 	return nil
 }
 
-func formatOf(f synth.Format) mp3.Format {
-	v := map[int]mp3.Version{1: mp3.MPEG1, 2: mp3.MPEG2, 25: mp3.MPEG25}[f.MPEG]
-	return mp3.Format{Version: v, SampleRate: f.SampleRate, Channels: f.Channels}
-}
-
-func (p *Pipeline) stitchConfig(j queue.Job) stitch.Config {
-	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: j.Options.Speed}
+func (p *Pipeline) stitchConfig(speed float64) stitch.Config {
+	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: speed}
 }
 
 func (p *Pipeline) stitchStage(ctx context.Context) error {
@@ -316,7 +314,9 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		}
 	}
 	meta := stitch.MetadataFromScript(s)
-	meta.Provider, meta.Model, meta.Voice = j.Options.Provider, j.Options.Model, j.Options.Voice
+	// Chunks are read with one voice; the first says which.
+	voice := statuses[0]
+	meta.Provider, meta.Model, meta.Voice = j.Options.Provider, voice.Model, voice.Voice
 	meta.Disclosure = p.cfg.Disclosure
 	if j.Options.Section != "" {
 		meta.Section = j.Options.Section
@@ -332,7 +332,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	var res *stitch.Result
 	stitched := make(chan error, 1)
 	go func() {
-		r, err := stitch.Stitch(ctx, io.MultiWriter(pw, h), inputs, meta, p.stitchConfig(j))
+		r, err := stitch.Stitch(ctx, io.MultiWriter(pw, h), inputs, meta, p.stitchConfig(voice.Speed))
 		res = r
 		pw.CloseWithError(err)
 		stitched <- err
@@ -345,7 +345,8 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	if putErr != nil {
 		return nil, putErr
 	}
-	if err := p.Queue.Blobs().PutJSON(ctx, resultBlob(t), stitchOutput{Result: res, SHA256: hex.EncodeToString(h.Sum(nil))}); err != nil {
+	out := stitchOutput{Result: res, SHA256: hex.EncodeToString(h.Sum(nil)), Voice: voice.Voice, Model: voice.Model}
+	if err := p.Queue.Blobs().PutJSON(ctx, resultBlob(t), out); err != nil {
 		return nil, err
 	}
 	if _, err := p.finish(ctx, t, StageStitch, func(j *queue.Job) {
@@ -364,6 +365,8 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 type stitchOutput struct {
 	*stitch.Result
 	SHA256 string `json:"sha256"`
+	Voice  string `json:"voice"`
+	Model  string `json:"model"`
 }
 
 func (p *Pipeline) publishStage(ctx context.Context) error {
@@ -406,8 +409,8 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		Size:      res.Bytes,
 		SHA256:    res.SHA256,
 		Provider:  j.Options.Provider,
-		Model:     j.Options.Model,
-		Voice:     j.Options.Voice,
+		Model:     res.Model,
+		Voice:     res.Voice,
 		Section:   j.Options.Section,
 		Author:    j.Options.Author,
 		Created:   j.Submitted,
