@@ -26,7 +26,24 @@ type cli struct {
 	// runs when told nothing (the default of worker --stages), which every
 	// deployment must give a worker.
 	stages, allStages []string
-	binary            []byte // the executable, to confirm documented names
+	// switches maps each setting of stageSwitches to the stages it adds to
+	// the default of --stages when set.
+	switches map[string][]string
+	binary   []byte // the executable, to confirm documented names
+}
+
+// stageSwitch is a setting that turns an optional stage on. Set, the binary
+// adds the stage to the default of --stages and queues its tasks, so the
+// deployment needs a worker of it; unset, nothing is queued for it and a
+// worker of it refuses to start. secret is the setting that must come with
+// it; example is a value to ask the binary with; profile is the compose
+// profile that starts the stage's worker.
+type stageSwitch struct {
+	env, secret, example, profile string
+}
+
+var stageSwitches = []stageSwitch{
+	{env: "NARRATOR_WEBHOOK_URLS", secret: "NARRATOR_WEBHOOK_SECRET", example: "https://hooks.example.com/narrator", profile: "webhooks"},
 }
 
 type subcommand struct {
@@ -88,12 +105,13 @@ func baseEnv(home string) []string {
 	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + os.TempDir()}
 }
 
-// runHelp runs narrator with args and returns its combined output.
-func runHelp(bin string, args ...string) (string, error) {
+// runHelp runs narrator with args, and extra in its environment, and
+// returns its combined output.
+func runHelp(bin string, extra []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = baseEnv(os.TempDir())
+	cmd.Env = append(baseEnv(os.TempDir()), extra...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -107,7 +125,7 @@ func readCLI(bin string) (*cli, error) {
 	if c.binary, err = os.ReadFile(bin); err != nil {
 		return nil, err
 	}
-	top, err := runHelp(bin, "help")
+	top, err := runHelp(bin, nil, "help")
 	if err != nil {
 		return nil, fmt.Errorf("narrator help: %v\n%s", err, top)
 	}
@@ -124,7 +142,7 @@ func readCLI(bin string) (*cli, error) {
 		if m == nil {
 			continue
 		}
-		sc, err := readSubcommand(bin, m[1])
+		sc, err := readSubcommand(bin, m[1], nil)
 		if err != nil {
 			return nil, err
 		}
@@ -143,6 +161,26 @@ func readCLI(bin string) (*cli, error) {
 		c.allStages = append(c.allStages, strings.TrimSpace(s))
 	}
 	c.stages = slices.Clone(c.allStages)
+	c.switches = map[string][]string{}
+	for _, sw := range stageSwitches {
+		sc, err := readSubcommand(bin, "worker", []string{sw.env + "=" + sw.example})
+		if err != nil {
+			return nil, err
+		}
+		var added []string
+		for _, s := range strings.Split(sc.flags["stages"].def, ",") {
+			if s = strings.TrimSpace(s); !slices.Contains(c.allStages, s) {
+				added = append(added, s)
+			}
+		}
+		if len(added) == 0 {
+			return nil, fmt.Errorf("with %s set, narrator worker --stages still defaults to %s: the setting turns no stage on; update stageSwitches", sw.env, st.def)
+		}
+		if !sc.env[sw.env] || !sc.env[sw.secret] {
+			return nil, fmt.Errorf("narrator worker --help does not mention %s and %s; update stageSwitches", sw.env, sw.secret)
+		}
+		c.switches[sw.env] = added
+	}
 	for name := range documentedSecrets {
 		if !bytes.Contains(c.binary, []byte(name)) {
 			return nil, fmt.Errorf("the binary no longer mentions %s, which deploy_test.go treats as an accepted secret; update documentedSecrets", name)
@@ -151,10 +189,11 @@ func readCLI(bin string) (*cli, error) {
 	return c, nil
 }
 
-// readSubcommand parses "narrator NAME --help".
-func readSubcommand(bin, name string) (*subcommand, error) {
+// readSubcommand parses "narrator NAME --help", run with extra in the
+// environment.
+func readSubcommand(bin, name string, extra []string) (*subcommand, error) {
 	args := append(strings.Fields(name), "--help")
-	out, err := runHelp(bin, args...)
+	out, err := runHelp(bin, extra, args...)
 	if err != nil {
 		return nil, fmt.Errorf("narrator %s --help: %v\n%s", name, err, out)
 	}
@@ -324,15 +363,20 @@ func checkArgv(c *cli, where string, argv []string, p *problems) *parsedArgs {
 		p.addf("%s: narrator %s takes no arguments, got %q", where, sc.name, pa.args)
 	}
 	if v, ok := pa.flags["stages"]; ok {
-		checkStages(c, where, v, p)
+		checkStages(c, sc, where, v, p)
 	}
 	return pa
 }
 
-// checkStages checks a --stages or NARRATOR_STAGES value.
-func checkStages(c *cli, where, list string, p *problems) {
+// checkStages checks a --stages or NARRATOR_STAGES value of a command:
+// real stages, or "none" where the command's help offers it.
+func checkStages(c *cli, sc *subcommand, where, list string, p *problems) {
+	none := sc.flags["stages"] != nil && strings.Contains(sc.flags["stages"].usage, "or none")
 	for _, s := range strings.Split(list, ",") {
-		if s = strings.TrimSpace(s); !slices.Contains(c.stages, s) {
+		if s = strings.TrimSpace(s); s == "none" && none {
+			continue
+		}
+		if !slices.Contains(c.stages, s) {
 			p.addf("%s: no stage %q (the binary's stages: %s)", where, s, strings.Join(c.stages, ", "))
 		}
 	}

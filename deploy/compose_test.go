@@ -16,24 +16,71 @@ import (
 
 var composeVar = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
 
-// interpolate expands ${NAME:-default} and friends as compose does when
-// NAME is not set: the checks see what a fresh checkout runs with.
-func interpolate(s string) (string, error) {
+// interpolate expands $NAME, ${NAME:-default} and friends as compose does
+// with the variables of env set (a .env file); with none, the checks see
+// what a fresh checkout runs with.
+func interpolate(s string, env map[string]string) (string, error) {
 	var err error
 	out := composeVar.ReplaceAllStringFunc(s, func(m string) string {
 		if m == "$$" {
 			return "$"
 		}
 		sm := composeVar.FindStringSubmatch(m)
+		name := sm[1] + sm[4]
+		val, set := env[name]
 		switch sm[2] {
-		case ":-", "-":
-			return sm[3]
+		case ":-":
+			if val == "" {
+				return sm[3]
+			}
+		case "-":
+			if !set {
+				return sm[3]
+			}
 		case ":?", "?":
-			err = fmt.Errorf("%s is required (%s)", sm[1], sm[3])
+			if val == "" && (sm[2] == ":?" || !set) {
+				err = fmt.Errorf("%s is required (%s)", name, sm[3])
+			}
 		}
-		return ""
+		return val
 	})
 	return out, err
+}
+
+// composeVariant is how docker-compose.yml runs with a .env file: the
+// variables compose interpolates, and the profiles COMPOSE_PROFILES there
+// switches on.
+type composeVariant struct {
+	name     string // "" for no .env
+	env      map[string]string
+	profiles []string
+}
+
+// composeVariants returns the file as a fresh checkout runs it, then with
+// the .env that switches every optional stage on.
+func composeVariants() []composeVariant {
+	on := composeVariant{env: composeOnEnv()}
+	on.profiles = strings.Split(on.env["COMPOSE_PROFILES"], ",")
+	on.name = fmt.Sprintf("with COMPOSE_PROFILES=%s and %s in .env", on.env["COMPOSE_PROFILES"], strings.Join(slices.DeleteFunc(keys(on.env), func(k string) bool { return k == "COMPOSE_PROFILES" }), ", "))
+	return []composeVariant{{}, on}
+}
+
+// composeOnEnv is the .env that switches every optional stage on: its
+// profile, its setting and the setting's secret.
+func composeOnEnv() map[string]string {
+	env := map[string]string{}
+	var profiles []string
+	for _, sw := range stageSwitches {
+		profiles = append(profiles, sw.profile)
+		env[sw.env], env[sw.secret] = sw.example, testSecret
+	}
+	env["COMPOSE_PROFILES"] = strings.Join(profiles, ",")
+	return env
+}
+
+// active reports whether a service runs with a variant's profiles.
+func (v composeVariant) active(s composeService) bool {
+	return len(s.Profiles) == 0 || slices.ContainsFunc(s.Profiles, func(pf string) bool { return slices.Contains(v.profiles, pf) })
 }
 
 // composeServiceNames lists the services in order.
@@ -57,8 +104,9 @@ func (c *composeFile) natsNodes() map[string]string {
 	return out
 }
 
-// composeProcesses returns the narrator services as processes.
-func composeProcesses(b *bundle, c *cli, p *problems) []*process {
+// composeProcesses returns the narrator services a variant runs as
+// processes.
+func composeProcesses(b *bundle, c *cli, v composeVariant, p *problems) []*process {
 	cf := b.compose
 	var entry, cmd []string
 	if b.dockerfile != nil {
@@ -67,7 +115,7 @@ func composeProcesses(b *bundle, c *cli, p *problems) []*process {
 	var procs []*process
 	for _, name := range cf.serviceNames() {
 		s := cf.Services[name]
-		if !isNarratorImage(s.Image) && s.Build == nil {
+		if (!isNarratorImage(s.Image) && s.Build == nil) || !v.active(s) {
 			continue
 		}
 		where := fmt.Sprintf("%s: service %s", b.composePath, name)
@@ -87,8 +135,8 @@ func composeProcesses(b *bundle, c *cli, p *problems) []*process {
 		}
 		pr := &process{system: "compose", unit: name, where: where, argv: argv[1:], env: map[string]string{}, files: map[string]string{}}
 		pr.args = checkArgv(c, where, pr.argv, p)
-		for k, v := range s.Environment {
-			val, err := interpolate(v)
+		for k, raw := range s.Environment {
+			val, err := interpolate(raw, v.env)
 			if err != nil {
 				p.addf("%s: %s: %v", where, k, err)
 			}
@@ -165,6 +213,9 @@ func checkCompose(b *bundle, c *cli, p *problems) []*process {
 				p.addf("%s: depends on %s, which is no service", where, dep)
 				continue
 			}
+			if len(target.Profiles) > 0 && !slices.ContainsFunc(s.Profiles, func(pf string) bool { return slices.Contains(target.Profiles, pf) }) {
+				p.addf("%s: depends on %s, which runs only with profile %v", where, dep, target.Profiles)
+			}
 			switch d.Condition {
 			case "service_healthy":
 				if target.Healthcheck == nil {
@@ -189,16 +240,49 @@ func checkCompose(b *bundle, c *cli, p *problems) []*process {
 		}
 	}
 
-	procs := composeProcesses(b, c, p)
-	checkProcesses(b, c, "compose", procs, p)
-	checkComposeNATS(b, procs, p)
-	checkComposeS3(b, procs, p)
+	// The comments tell operators the .env that switches the optional
+	// stages on.
+	var optional []string
+	for _, sw := range stageSwitches {
+		optional = append(optional, c.switches[sw.env]...)
+	}
+	on := composeOnEnv()
+	for _, k := range keys(on) {
+		want := k + "="
+		if k == "COMPOSE_PROFILES" {
+			want += on[k]
+		}
+		if !strings.Contains(string(b.files[file]), want) {
+			p.addf("%s: the comments do not say to put %s in .env, which switches on stage %s", file, want, strings.Join(optional, ", "))
+		}
+	}
+
+	var procs []*process
+	seen := map[string]bool{}
+	for _, v := range composeVariants() {
+		var found problems
+		vprocs := composeProcesses(b, c, v, &found)
+		checkProcesses(b, c, "compose", vprocs, &found)
+		checkComposeNATS(b, vprocs, v.env, &found)
+		checkComposeS3(b, vprocs, v.env, &found)
+		if v.name == "" {
+			*p = append(*p, found...)
+		} else {
+			p.addVariant("compose "+v.name, "compose", found)
+		}
+		for _, pr := range vprocs {
+			if !seen[pr.where] {
+				seen[pr.where] = true
+				procs = append(procs, pr)
+			}
+		}
+	}
 	return procs
 }
 
 // checkComposeNATS checks the NATS services against nats-server.conf and
 // the narrator services' NATS_URL.
-func checkComposeNATS(b *bundle, procs []*process, p *problems) {
+func checkComposeNATS(b *bundle, procs []*process, env map[string]string, p *problems) {
 	cf, nc := b.compose, b.natsConf
 	if nc == nil {
 		return
@@ -256,7 +340,7 @@ func checkComposeNATS(b *bundle, procs []*process, p *problems) {
 			p.addf("%s: pid_file %s is not on a volume", where, nc.opts.PidFile)
 		}
 		for _, v := range nc.vars {
-			val, _ := interpolate(s.Environment[v])
+			val, _ := interpolate(s.Environment[v], env)
 			if val == "" {
 				p.addf("%s: nats-server.conf needs $%s, which the service does not set", where, v)
 				continue
@@ -278,8 +362,8 @@ func checkComposeNATS(b *bundle, procs []*process, p *problems) {
 		port, hp, ok := healthcheckRequest(s.Healthcheck.Test)
 		if !ok || port != nc.opts.HTTPPort || !strings.HasPrefix(hp, "/healthz") {
 			p.addf("%s: healthcheck %q: want a request to /healthz on the monitoring port %d", where, s.Healthcheck.Test, nc.opts.HTTPPort)
-		} else {
-			b.natsProbes = append(b.natsProbes, httpProbe{kind: where + " healthcheck", path: hp, port: port})
+		} else if pb := (httpProbe{kind: where + " healthcheck", path: hp, port: port}); !slices.Contains(b.natsProbes, pb) {
+			b.natsProbes = append(b.natsProbes, pb)
 		}
 	}
 	for _, pr := range procs {
@@ -291,7 +375,7 @@ func checkComposeNATS(b *bundle, procs []*process, p *problems) {
 
 // checkComposeS3 checks the S3 server, the bucket it creates and the
 // narrator services' S3 settings agree.
-func checkComposeS3(b *bundle, procs []*process, p *problems) {
+func checkComposeS3(b *bundle, procs []*process, env map[string]string, p *problems) {
 	cf := b.compose
 	var gw string
 	for _, name := range cf.serviceNames() {
@@ -326,7 +410,7 @@ func checkComposeS3(b *bundle, procs []*process, p *problems) {
 		}
 	}
 	access := firstNonEmpty(s.Environment["ROOT_ACCESS_KEY"], s.Environment["ROOT_ACCESS_KEY_ID"])
-	secret, _ := interpolate(firstNonEmpty(s.Environment["ROOT_SECRET_KEY"], s.Environment["ROOT_SECRET_ACCESS_KEY"]))
+	secret, _ := interpolate(firstNonEmpty(s.Environment["ROOT_SECRET_KEY"], s.Environment["ROOT_SECRET_ACCESS_KEY"]), env)
 
 	// Every process with a bucket reaches this server with its credentials.
 	var bucket string

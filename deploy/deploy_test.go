@@ -68,7 +68,7 @@ func TestDeployFilesMatchTheBinary(t *testing.T) {
 	for _, msg := range p {
 		t.Error(msg)
 	}
-	t.Logf("stages the binary runs: %v (one process: %v)", narrator.stages, narrator.allStages)
+	t.Logf("stages the binary runs: %v (one process: %v; switched on by a setting: %v)", narrator.stages, narrator.allStages, narrator.switches)
 }
 
 // TestChecksCatchMistakes breaks the deploy files one typo at a time and
@@ -87,7 +87,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"variable of another command", "docker-compose.yml", "NARRATOR_OPS_ADDR: 0.0.0.0:9090", "NARRATOR_HTTP_ADDR: 0.0.0.0:9090", "NARRATOR_HTTP_ADDR is not read by narrator worker"},
 		{"unknown stage", "k8s/workers.yaml", `args: ["worker", "--stages", "stitch"]`, `args: ["worker", "--stages", "stich"]`, `no stage "stich"`},
 		{"unknown flag", "docker-compose.yml", `command: ["worker", "--stages", "chunk"]`, `command: ["worker", "--stage", "chunk"]`, "has no flag -stage"},
-		{"unknown command", "k8s/api.yaml", `args: ["serve"]`, `args: ["server"]`, "no such command"},
+		{"unknown command", "k8s/api.yaml", `args: ["serve", "--stages", "none"]`, `args: ["server", "--stages", "none"]`, "no such command"},
 		{"stage without a worker", "docker-compose.yml", `command: ["worker", "--stages", "publish"]`, `command: ["worker", "--stages", "stitch"]`, `no worker runs stage "publish"`},
 		{"wrong consumer", "k8s/keda.yaml", "consumer: synth-openai", "consumer: synth_openai", `consumer "synth_openai"`},
 		{"consumer of another stage", "k8s/keda.yaml", "consumer: stitch", "consumer: clean", `consumer "clean" is not the consumer Deployment narrator-stitch`},
@@ -119,10 +119,26 @@ func TestChecksCatchMistakes(t *testing.T) {
 		{"NATS stopped before lame duck ends", "docker-compose.yml", "stop_grace_period: 50s", "stop_grace_period: 20s", "must exceed lame duck"},
 		{"KEDA endpoint typo", "k8s/keda.yaml", "natsServerMonitoringEndpoint: nats.narrator.svc.cluster.local:8222\n        account: \"$G\"\n        stream: NARRATOR_TASKS\n        consumer: stitch", "natsServerMonitoringEndpoint: nats.narrator.svc.cluster.local:8223\n        account: \"$G\"\n        stream: NARRATOR_TASKS\n        consumer: stitch", "natsServerMonitoringEndpoint"},
 		{"KEDA field typo", "k8s/keda.yaml", `lagThreshold: "5"`, `lagTreshold: "5"`, "unknown field lagTreshold"},
-		{"secret file not mounted", "k8s/api.yaml", "value: /run/secrets/narrator/openai-api-key", "value: /run/secrets/narrator/openai", "nothing is mounted there"},
+		{"secret file not mounted", "k8s/api.yaml", "value: /run/secrets/narrator/api-tokens", "value: /run/secrets/narrator/api-token", "nothing is mounted there"},
 		{"publish without a bucket", "k8s/config.yaml", "S3_BUCKET: narrator-audio", "S3_BUCKETS: narrator-audio", "without S3_BUCKET"},
 		{"PVC smaller than the store", "k8s/nats.yaml", "storage: 50Gi", "storage: 20Gi", "max_file_store"},
-		{"engines disagree", "docker-compose.yml", "OPENAI_API_KEY: ${OPENAI_API_KEY:-}\n      OTEL_SERVICE_NAME: narrator-synth", "OPENAI_API_KEY: ${OPENAI_API_KEY:-}\n      NARRATOR_ENGINE: polly\n      OTEL_SERVICE_NAME: narrator-synth", "different engines"},
+		{"engines disagree", "docker-compose.yml", "OPENAI_API_KEY: ${OPENAI_API_KEY:-}\n", "OPENAI_API_KEY: ${OPENAI_API_KEY:-}\n      NARRATOR_ENGINE: polly\n", "different engines"},
+		{"k8s stage without a worker", "k8s/workers.yaml", `args: ["worker", "--stages", "stitch"]`, `args: ["worker", "--stages", "chunk"]`, `no worker runs stage "stitch"`},
+		{"API runs the stages too", "k8s/api.yaml", `args: ["serve", "--stages", "none"]`, `args: ["serve"]`, "give it --stages none"},
+		{"API with the speech key", "docker-compose.yml", "NARRATOR_HTTP_ADDR: 0.0.0.0:8080\n", "NARRATOR_HTTP_ADDR: 0.0.0.0:8080\n      OPENAI_API_KEY: ${OPENAI_API_KEY:-}\n", "runs no synth stage"},
+		{"API without tokens", "k8s/api.yaml", "            - name: NARRATOR_API_TOKENS_FILE\n              value: /run/secrets/narrator/api-tokens\n", "", "without NARRATOR_API_TOKENS"},
+		{"webhook worker outside its profile", "docker-compose.yml", "    profiles: [webhooks]\n", "", `runs stage webhook without NARRATOR_WEBHOOK_URLS`},
+		{"webhook worker under another profile", "docker-compose.yml", "profiles: [webhooks]", "profiles: [webhook]", `with COMPOSE_PROFILES=webhooks and NARRATOR_WEBHOOK_SECRET, NARRATOR_WEBHOOK_URLS in .env: no worker runs stage "webhook"`},
+		{"webhooks undocumented", "docker-compose.yml", "#   COMPOSE_PROFILES=webhooks\n", "", "do not say to put COMPOSE_PROFILES=webhooks in .env"},
+		{"webhook endpoints on some services only", "docker-compose.yml", "      NARRATOR_PLAYER_PATH: /player/\n", "      NARRATOR_PLAYER_PATH: /player/\n      NARRATOR_WEBHOOK_URLS: \"\"\n", "every process queues the tasks of webhook"},
+		{"component without the webhook worker", "k8s/webhooks/webhook.yaml", `args: ["worker", "--stages", "webhook"]`, `args: ["worker", "--stages", "feed"]`, `k8s with component webhooks: no worker runs stage "webhook"`},
+		{"component leaves the endpoints empty", "k8s/webhooks/config.yaml", "NARRATOR_WEBHOOK_URLS: https://hooks.example.com/narrator", `NARRATOR_WEBHOOK_URLS: ""`, "runs stage webhook without NARRATOR_WEBHOOK_URLS"},
+		{"component patches a missing ConfigMap", "k8s/webhooks/config.yaml", "name: narrator-config", "name: narrator-conf", "which the kustomization does not define"},
+		{"component file unlisted", "k8s/webhooks/kustomization.yaml", "patches:\n  - path: config.yaml\n", "", "config.yaml is not listed under resources or patches"},
+		{"webhook secret not given", "k8s/workers.yaml", "            - name: NARRATOR_WEBHOOK_SECRET_FILE\n              value: /run/secrets/narrator/webhook-secret\n            - name: GOMEMLIMIT\n              value: 200MiB\n            - name: OTEL_SERVICE_NAME\n              value: narrator-stitch\n", "            - name: GOMEMLIMIT\n              value: 200MiB\n            - name: OTEL_SERVICE_NAME\n              value: narrator-stitch\n", "k8s with component webhooks: k8s/workers.yaml: Deployment narrator-stitch container narrator: NARRATOR_WEBHOOK_URLS is set but neither NARRATOR_WEBHOOK_SECRET"},
+		{"fetch allow-lists differ", "k8s/workers.yaml", "value: narrator-clean\n", "value: narrator-clean\n            - name: NARRATOR_FETCH_ALLOW\n              value: cms.internal\n", "check article URLs against one allow-list"},
+		{"API on another bucket", "docker-compose.yml", "NARRATOR_HTTP_ADDR: 0.0.0.0:8080\n", "NARRATOR_HTTP_ADDR: 0.0.0.0:8080\n      S3_BUCKET: other\n", "unpublishes from the bucket"},
+		{"stages none for a worker", "k8s/workers.yaml", `args: ["worker", "--stages", "chunk"]`, `args: ["worker", "--stages", "none"]`, `no stage "none"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,7 +46,8 @@ func selects(sel, labels map[string]string) bool {
 }
 
 // checkK8s checks the Kubernetes manifests and returns the narrator
-// processes they run.
+// processes they run: those of the kustomization as it is, then those each
+// component it does not name adds when switched on.
 func checkK8s(b *bundle, c *cli, p *problems) []*process {
 	if len(b.k8sFiles()) == 0 {
 		p.addf("k8s/: no manifests")
@@ -70,6 +71,44 @@ func checkK8s(b *bundle, c *cli, p *problems) []*process {
 			p.addf("%s: no name", o)
 		}
 	}
+	checkKustomization(b, ns, p)
+
+	var procs []*process
+	seen := map[string]bool{}
+	for _, v := range k8sVariants(b, p) {
+		vb := *b
+		vb.objects, vb.images, vb.natsProbes, vb.kedaConsumers = v.objects, nil, nil, nil
+		var found problems
+		for _, pr := range checkK8sObjects(&vb, c, ns, &found) {
+			if !seen[pr.where] {
+				seen[pr.where] = true
+				procs = append(procs, pr)
+			}
+		}
+		if v.name == "" {
+			*p = append(*p, found...)
+		} else {
+			p.addVariant("k8s "+v.name, "k8s", found)
+		}
+		b.images = append(b.images, vb.images...)
+		b.natsMonitor = vb.natsMonitor
+		for _, pb := range vb.natsProbes {
+			if !slices.Contains(b.natsProbes, pb) {
+				b.natsProbes = append(b.natsProbes, pb)
+			}
+		}
+		for _, kc := range vb.kedaConsumers {
+			if !slices.Contains(b.kedaConsumers, kc) {
+				b.kedaConsumers = append(b.kedaConsumers, kc)
+			}
+		}
+	}
+	return procs
+}
+
+// checkK8sObjects checks the objects one kustomize build applies and
+// returns the narrator processes they run.
+func checkK8sObjects(b *bundle, c *cli, ns string, p *problems) []*process {
 	for i, o := range b.objects {
 		for _, o2 := range b.objects[:i] {
 			if o.kind == o2.kind && o.name == o2.name {
@@ -77,8 +116,6 @@ func checkK8s(b *bundle, c *cli, p *problems) []*process {
 			}
 		}
 	}
-	checkKustomization(b, ns, p)
-
 	var procs []*process
 	for _, w := range b.workloads() {
 		procs = append(procs, checkWorkload(b, c, w, p)...)
@@ -88,6 +125,88 @@ func checkK8s(b *bundle, c *cli, p *problems) []*process {
 	checkK8sNATS(b, ns, procs, p)
 	checkScaledObjects(b, c, ns, procs, p)
 	return procs
+}
+
+// k8sVariant is what one kustomize build applies.
+type k8sVariant struct {
+	name    string // "" for the kustomization as it is
+	objects []k8sObject
+}
+
+// k8sVariants returns the objects kustomization.yaml applies (its
+// resources and the components it names), then, for each component it
+// does not name, those objects with that component switched on.
+func k8sVariants(b *bundle, p *problems) []k8sVariant {
+	if b.kustomization == nil {
+		return []k8sVariant{{objects: b.objects}}
+	}
+	dir := path.Dir(b.kustomizePath)
+	inFile := func(f string) []k8sObject {
+		var out []k8sObject
+		for _, o := range b.objects {
+			if o.file == f {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	var base []k8sObject
+	for _, r := range b.kustomization.Resources {
+		base = append(base, inFile(path.Join(dir, r))...)
+	}
+	withComponent := func(objs []k8sObject, kpath string) []k8sObject {
+		comp, cdir := b.components[kpath], path.Dir(kpath)
+		objs = slices.Clone(objs)
+		for _, r := range comp.Resources {
+			objs = append(objs, inFile(path.Join(cdir, r))...)
+		}
+		for _, pt := range comp.Patches {
+			for _, patch := range inFile(path.Join(cdir, pt.Path)) {
+				objs = applyPatch(objs, patch, p)
+			}
+		}
+		return objs
+	}
+	var named []string
+	for _, name := range b.kustomization.Components {
+		kpath := path.Join(dir, name, "kustomization.yaml")
+		if b.components[kpath] == nil {
+			p.addf("%s: component %s: no %s", b.kustomizePath, name, kpath)
+			continue
+		}
+		base = withComponent(base, kpath)
+		named = append(named, kpath)
+	}
+	out := []k8sVariant{{objects: base}}
+	for _, kpath := range keys(b.components) {
+		if !slices.Contains(named, kpath) {
+			out = append(out, k8sVariant{name: "with component " + path.Base(path.Dir(kpath)), objects: withComponent(base, kpath)})
+		}
+	}
+	return out
+}
+
+// applyPatch merges a patch into the object it names, as kustomize's
+// strategic merge does; only ConfigMap data is patched here.
+func applyPatch(objs []k8sObject, patch k8sObject, p *problems) []k8sObject {
+	pc, ok := patch.obj.(*configMapObj)
+	if !ok {
+		p.addf("%s: a patch of a %s; these checks apply ConfigMap patches only", patch, patch.kind)
+		return objs
+	}
+	for i, o := range objs {
+		target, ok := o.obj.(*configMapObj)
+		if !ok || o.name != patch.name || target.Metadata.Namespace != pc.Metadata.Namespace {
+			continue
+		}
+		merged := *target
+		merged.Data = maps.Clone(target.Data)
+		maps.Copy(merged.Data, pc.Data)
+		objs[i].obj = &merged
+		return objs
+	}
+	p.addf("%s: patches ConfigMap %s in namespace %q, which the kustomization does not define", patch, patch.name, pc.Metadata.Namespace)
+	return objs
 }
 
 func metaOf(obj any) objectMeta {
@@ -116,7 +235,8 @@ func metaOf(obj any) objectMeta {
 	return objectMeta{}
 }
 
-// checkKustomization checks kustomization.yaml applies every manifest.
+// checkKustomization checks kustomization.yaml applies every manifest in
+// its folder, and each component every manifest in its own.
 func checkKustomization(b *bundle, ns string, p *problems) {
 	k := b.kustomization
 	if k == nil {
@@ -124,20 +244,46 @@ func checkKustomization(b *bundle, ns string, p *problems) {
 		return
 	}
 	dir := path.Dir(b.kustomizePath)
-	var want []string
+	want := map[string][]string{} // kustomization → files it must apply
 	for _, f := range b.k8sFiles() {
-		if f != b.kustomizePath {
-			want = append(want, strings.TrimPrefix(f, dir+"/"))
+		if f == b.kustomizePath || b.components[f] != nil {
+			continue
+		}
+		kpath := path.Join(path.Dir(f), "kustomization.yaml")
+		if b.components[kpath] == nil {
+			kpath = b.kustomizePath
+		}
+		want[kpath] = append(want[kpath], strings.TrimPrefix(f, path.Dir(kpath)+"/"))
+	}
+	listed := map[string][]string{b.kustomizePath: k.Resources}
+	for kpath, comp := range b.components {
+		if path.Dir(path.Dir(kpath)) != dir {
+			p.addf("%s: a component must be a folder in %s/, beside kustomization.yaml", kpath, dir)
+		}
+		listed[kpath] = slices.Clone(comp.Resources)
+		for _, pt := range comp.Patches {
+			if pt.Target != nil {
+				p.addf("%s: patch %s has a target; these checks know patches that name their object", kpath, pt.Path)
+			}
+			listed[kpath] = append(listed[kpath], pt.Path)
 		}
 	}
-	for _, r := range k.Resources {
-		if !slices.Contains(want, r) {
-			p.addf("%s: resource %s is not a manifest in %s/", b.kustomizePath, r, dir)
+	for _, kpath := range keys(listed) {
+		kdir := path.Dir(kpath)
+		for _, r := range listed[kpath] {
+			if !slices.Contains(want[kpath], r) {
+				p.addf("%s: %s is not a manifest in %s/", kpath, r, kdir)
+			}
 		}
-	}
-	for _, f := range want {
-		if !slices.Contains(k.Resources, f) {
-			p.addf("%s: %s is not listed under resources", b.kustomizePath, f)
+		for _, f := range want[kpath] {
+			if slices.Contains(listed[kpath], f) {
+				continue
+			}
+			if kpath == b.kustomizePath {
+				p.addf("%s: %s is not listed under resources", kpath, f)
+			} else {
+				p.addf("%s: %s is not listed under resources or patches", kpath, f)
+			}
 		}
 	}
 	if k.Namespace != ns {

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,16 +25,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage/storagetest"
 )
 
 // TestDeploymentsRunOnTheirCluster starts the three-node NATS cluster that
 // nats-server.conf describes (in this process, on local ports) and a real
 // S3 server, then runs every narrator process that docker-compose.yml and
-// the Kubernetes manifests start, with their arguments and variables. Each
-// must come up, create the consumers its stages work on (the names KEDA
-// scales on), answer its probes and health checks, and stop cleanly on
-// SIGTERM within its grace period.
+// the Kubernetes manifests start, with their arguments and variables, and
+// those they start with an optional stage switched on. Each must come up,
+// create the consumers its stages work on (the names KEDA scales on),
+// answer its probes and health checks, and stop cleanly on SIGTERM within
+// its grace period. A webhook worker must also deliver a queued event,
+// signed, to an endpoint this test runs.
 func TestDeploymentsRunOnTheirCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a NATS cluster, an S3 server and every deployed process")
@@ -47,6 +52,7 @@ func TestDeploymentsRunOnTheirCluster(t *testing.T) {
 	}
 	cl := startCluster(t, b.natsConf)
 	gw := storagetest.StartVersityGW(t)
+	hooks := startReceiver(t)
 
 	t.Run("NATS probes", func(t *testing.T) {
 		for _, pb := range b.natsProbes {
@@ -67,7 +73,7 @@ func TestDeploymentsRunOnTheirCluster(t *testing.T) {
 				}
 				buckets[bk] = true
 			}
-			runDeployed(t, cl, gw, b, pr)
+			runDeployed(t, cl, gw, hooks, b, pr)
 		})
 	}
 
@@ -92,6 +98,22 @@ type cluster struct {
 	urls  string // NATS_URL for all three
 	nc    *nats.Conn
 	js    jetstream.JetStream
+	q     *queue.Queue // narrator's view of it, opened when first needed
+}
+
+// queue opens narrator's streams and buckets on the cluster, as the
+// deployed processes do.
+func (cl *cluster) queue(t *testing.T) *queue.Queue {
+	t.Helper()
+	if cl.q != nil {
+		return cl.q
+	}
+	q, err := queue.Open(t.Context(), queue.Config{URL: cl.urls, Replicas: len(cl.nodes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.q = q
+	return q
 }
 
 type node struct {
@@ -153,6 +175,11 @@ func startCluster(t *testing.T, nc *natsConf) *cluster {
 		urls = append(urls, srv.ClientURL())
 	}
 	cl.urls = strings.Join(urls, ",")
+	t.Cleanup(func() {
+		if cl.q != nil {
+			cl.q.Close()
+		}
+	})
 	var err error
 	if cl.nc, err = nats.Connect(cl.urls); err != nil {
 		t.Fatal(err)
@@ -180,8 +207,21 @@ func startCluster(t *testing.T, nc *natsConf) *cluster {
 	}
 }
 
+// testSecret is the value the processes get for every secret the
+// deployment gives them: long enough for narrator's length checks.
+const testSecret = "deploy-test-secret-0123456789abcdef"
+
+// fakeSecret is a value of a secret narrator accepts: API tokens in their
+// name:scope:secret form, any other secret as testSecret.
+func fakeSecret(name string) string {
+	if name == "NARRATOR_API_TOKENS" {
+		return "deploy-test:editor:" + testSecret
+	}
+	return testSecret
+}
+
 // runDeployed runs one deployed narrator process against the cluster.
-func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle, pr *process) {
+func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, hooks *receiver, b *bundle, pr *process) {
 	dir := t.TempDir()
 	cl.deleteConsumers(t)
 
@@ -200,12 +240,15 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle
 	}
 	for k, v := range pr.env {
 		if strings.HasPrefix(v, "secret:") || v == "(from the pod)" {
-			v = "test-secret"
+			v = fakeSecret(k)
 		}
 		env[k] = v
 	}
 	// Where the platform would provide things, this machine does.
 	env["NATS_URL"] = cl.urls
+	if env["NARRATOR_WEBHOOK_URLS"] != "" {
+		env["NARRATOR_WEBHOOK_URLS"] = hooks.url
+	}
 	env["NARRATOR_DATA_DIR"] = filepath.Join(dir, "data")
 	if env["S3_BUCKET"] != "" {
 		env["S3_ENDPOINT"], env["S3_REGION"], env["S3_PATH_STYLE"] = gw.Endpoint, gw.Region, "true"
@@ -219,7 +262,7 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle
 	}
 	for k := range env {
 		if strings.HasSuffix(k, "_FILE") && !strings.HasPrefix(env[k], dir) {
-			env[k] = secretFile(k, "test-secret")
+			env[k] = secretFile(k, fakeSecret(strings.TrimSuffix(k, "_FILE")))
 		}
 	}
 	if pr.engine() == "openai" {
@@ -288,6 +331,20 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// A webhook worker sends what is queued for it to the endpoint, signed
+	// with the secret it is given.
+	if slices.Contains(pr.stages(narrator), "webhook") {
+		secret := env["NARRATOR_WEBHOOK_SECRET"]
+		if f := env["NARRATOR_WEBHOOK_SECRET_FILE"]; f != "" {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret = strings.TrimSpace(string(data))
+		}
+		checkDelivery(t, cl, hooks, pr, secret, &out)
+	}
+
 	// KEDA reads the scaled consumer from the monitoring endpoint, at the
 	// node named by the consumer's leader.
 	if pr.system == "k8s" {
@@ -310,6 +367,94 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, b *bundle
 		}
 	case <-time.After(time.Duration(pr.grace) * time.Second):
 		t.Errorf("narrator %s still running %ds (the grace period) after SIGTERM\n%s", strings.Join(argv, " "), pr.grace, out.String())
+	}
+}
+
+// receiver is a webhook endpoint: it answers 204 and passes on what it was
+// sent.
+type receiver struct {
+	url string
+	got chan received
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+func startReceiver(t *testing.T) *receiver {
+	t.Helper()
+	r := &receiver{got: make(chan received, 16)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		select {
+		case r.got <- received{req.Header.Clone(), body}:
+		default: // nobody is waiting: a repeat
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/narrator"
+	return r
+}
+
+// checkDelivery queues a narration.completed event for a job of the
+// process's own and waits for the webhook worker to POST it to the
+// receiver, signed with secret, and to record the delivery in job state.
+func checkDelivery(t *testing.T, cl *cluster, hooks *receiver, pr *process, secret string, out *syncBuffer) {
+	t.Helper()
+	q := cl.queue(t)
+	id := "deploy-test-" + regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(pr.system+"-"+pr.unit, "-")
+	if err := q.Jobs().Create(t.Context(), queue.Job{ID: id, ArticleID: id, Revision: 1, State: queue.Done}); err != nil {
+		t.Fatal(err)
+	}
+	ev := webhook.NewEvent(webhook.Completed, webhook.Narration{ID: id, ArticleID: id, Revision: 1, State: string(queue.Done)}, time.Now())
+	// The webhook stage's task: the job revision and the event to send.
+	task := struct {
+		Job   string        `json:"job"`
+		Rev   int           `json:"rev"`
+		Event webhook.Event `json:"event"`
+	}{id, 1, ev}
+	if err := q.Publish(t.Context(), queue.Message{Stage: "webhook", ID: "webhook-" + ev.ID, Data: task}); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(30 * time.Second)
+	for delivered := false; !delivered; {
+		select {
+		case r := <-hooks.got:
+			if r.header.Get(webhook.DeliveryHeader) != ev.ID {
+				continue // another process's event, redelivered
+			}
+			if err := webhook.Verify(secret, r.header, r.body, time.Now(), 0); err != nil {
+				t.Fatalf("the webhook worker's POST: %v\n%s", err, out.String())
+			}
+			var got webhook.Event
+			if err := json.Unmarshal(r.body, &got); err != nil || got.ID != ev.ID || got.Type != webhook.Completed {
+				t.Fatalf("the webhook worker POSTed %s (%v), want event %s", r.body, err, ev.ID)
+			}
+			delivered = true
+			t.Logf("event %s POSTed to %s, signed", ev.ID, hooks.url)
+		case <-timeout:
+			t.Fatalf("no webhook POST of event %s within 30s\n%s", ev.ID, out.String())
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := q.Jobs().Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(j.Webhooks, func(d webhook.Delivery) bool { return d.ID == ev.ID && d.State == webhook.StateDelivered }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s records no delivery of %s: %+v", id, ev.ID, j.Webhooks)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -24,6 +24,18 @@ func (p *problems) addf(format string, args ...any) {
 	*p = append(*p, fmt.Sprintf(format, args...))
 }
 
+// addVariant adds the problems found in a variant of a deployment (one
+// with an optional part switched on) that are not problems already,
+// saying which variant they are of; the system ("compose: ") that starts
+// some messages is dropped, since the variant names it.
+func (p *problems) addVariant(variant, system string, found problems) {
+	for _, msg := range found {
+		if !slices.Contains(*p, msg) {
+			p.addf("%s: %s", variant, strings.TrimPrefix(msg, system+": "))
+		}
+	}
+}
+
 // bundle is every deploy file, parsed.
 type bundle struct {
 	files map[string][]byte // path relative to deploy/, slash-separated
@@ -34,6 +46,9 @@ type bundle struct {
 	objects       []k8sObject // every Kubernetes object, in file order
 	kustomization *kustomizationObj
 	kustomizePath string
+	// components are the kustomize components under k8s/, by the path of
+	// their kustomization.yaml.
+	components map[string]*componentObj
 
 	json       map[string]any // parsed JSON files by path
 	dockerfile *dockerfile
@@ -97,7 +112,7 @@ func (b *bundle) sortedPaths() []string {
 // loadBundle parses the files; what does not parse is a problem.
 func loadBundle(files map[string][]byte) (*bundle, problems) {
 	var p problems
-	b := &bundle{files: files, json: map[string]any{}}
+	b := &bundle{files: files, json: map[string]any{}, components: map[string]*componentObj{}}
 	for _, path := range b.sortedPaths() {
 		data := files[path]
 		switch {
@@ -189,6 +204,16 @@ func (b *bundle) loadYAML(path string, data []byte, p *problems) {
 				continue
 			}
 			b.kustomization, b.kustomizePath = &k, path
+		case head.Kind == "Component":
+			var k componentObj
+			if err := strictDecode(&doc, &k); err != nil {
+				p.addf("%s: %v", where, err)
+				continue
+			}
+			if k.APIVersion != "kustomize.config.k8s.io/v1alpha1" {
+				p.addf("%s: a Component's apiVersion is kustomize.config.k8s.io/v1alpha1, not %q", where, k.APIVersion)
+			}
+			b.components[path] = &k
 		case head.APIVersion != "" && head.Kind != "":
 			obj, ok := newObject(head.Kind)
 			if !ok {

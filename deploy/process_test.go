@@ -74,23 +74,44 @@ func (pr *process) command() string {
 	return pr.args.cmd.name
 }
 
-// stages returns the stages the process runs.
+// stages returns the stages the process runs: those --stages names ("none"
+// is none), else the default, to which a switched-on setting adds its stage.
 func (pr *process) stages(c *cli) []string {
 	switch pr.command() {
-	case "serve":
-		return c.allStages
-	case "worker":
+	case "serve", "worker":
 		v := pr.setting("stages")
 		if v == "" {
-			return c.allStages
+			out := slices.Clone(c.allStages)
+			for _, sw := range stageSwitches {
+				if pr.env[sw.env] != "" {
+					out = append(out, c.switches[sw.env]...)
+				}
+			}
+			return out
 		}
 		var out []string
 		for _, s := range strings.Split(v, ",") {
-			out = append(out, strings.TrimSpace(s))
+			if s = strings.TrimSpace(s); s != "none" {
+				out = append(out, s)
+			}
 		}
 		return out
 	}
 	return nil
+}
+
+// given reports whether the deployment sets a secret for the process: NAME
+// or NAME_FILE, even if empty (a value left to the operator).
+func (pr *process) given(name string) bool {
+	_, a := pr.env[name]
+	_, b := pr.env[name+"_FILE"]
+	return a || b
+}
+
+// hasSecret reports whether the process is given a value of a secret: NAME,
+// or a file NAME_FILE names.
+func (pr *process) hasSecret(name string) bool {
+	return pr.env[name] != "" || pr.env[name+"_FILE"] != ""
 }
 
 // engine returns the speech provider the process uses, as narrator picks
@@ -189,8 +210,8 @@ func checkProcesses(b *bundle, c *cli, system string, procs []*process, p *probl
 				p.addf("%s: %s is not read by narrator %s (see narrator %s --help)", pr.where, k, cmd.name, cmd.name)
 			}
 		}
-		if v, ok := pr.env["NARRATOR_STAGES"]; ok && cmd.name == "worker" {
-			checkStages(c, pr.where+": NARRATOR_STAGES", v, p)
+		if v, ok := pr.env["NARRATOR_STAGES"]; ok && cmd.flags["stages"] != nil {
+			checkStages(c, cmd, pr.where+": NARRATOR_STAGES", v, p)
 		}
 		if cmd.name != "serve" && cmd.name != "worker" {
 			p.addf("%s: runs narrator %s; deployments run serve and worker", pr.where, cmd.name)
@@ -210,10 +231,40 @@ func checkProcesses(b *bundle, c *cli, system string, procs []*process, p *probl
 		if slices.Contains(stages, "publish") && pr.setting("s3-bucket") == "" {
 			p.addf("%s: publishes without S3_BUCKET: audio would land in the container's data directory", pr.where)
 		}
-		if slices.Contains(stages, "synth") {
+		// The HTTP server submits jobs for its engine, whose synth stage
+		// takes their chunks.
+		if cmd.name == "serve" || slices.Contains(stages, "synth") {
 			engines[pr.engine()] = append(engines[pr.engine()], pr.unit)
+		}
+		if slices.Contains(stages, "synth") {
 			if pr.engine() == "openai" && pr.env["OPENAI_API_KEY"] == "" && pr.env["OPENAI_API_KEY_FILE"] == "" && pr.setting("openai-base-url") == "" {
 				p.addf("%s: synthesizes with openai but has no OPENAI_API_KEY or OPENAI_API_KEY_FILE", pr.where)
+			}
+		} else if pr.given("OPENAI_API_KEY") {
+			p.addf("%s: is given OPENAI_API_KEY but runs no synth stage; only synth workers need the speech provider's key", pr.where)
+		}
+
+		// The HTTP server: editors sign in with tokens, and where workers
+		// run the stages it runs none of them.
+		if cmd.name == "serve" {
+			if !pr.given("NARRATOR_API_TOKENS") {
+				p.addf("%s: serves the editors' API without NARRATOR_API_TOKENS or NARRATOR_API_TOKENS_FILE: every editor route would be refused", pr.where)
+			}
+			if len(stages) > 0 && slices.ContainsFunc(procs, func(o *process) bool { return o.command() == "worker" }) {
+				p.addf("%s: runs stages %v beside the HTTP server although workers run the stages here; give it --stages none", pr.where, stages)
+			}
+		}
+
+		// A switched-off stage's worker refuses to start; a switched-on one
+		// needs its secret.
+		for _, sw := range stageSwitches {
+			for _, st := range c.switches[sw.env] {
+				if slices.Contains(stages, st) && pr.env[sw.env] == "" {
+					p.addf("%s: runs stage %s without %s: the worker refuses to start", pr.where, st, sw.env)
+				}
+			}
+			if pr.env[sw.env] != "" && !pr.hasSecret(sw.secret) {
+				p.addf("%s: %s is set but neither %s nor %s_FILE is: the process refuses to start", pr.where, sw.env, sw.secret, sw.secret)
 			}
 		}
 
@@ -251,11 +302,41 @@ func checkProcesses(b *bundle, c *cli, system string, procs []*process, p *probl
 
 	// The API submits jobs for its engine; synth workers must take them.
 	if len(engines) > 1 {
-		p.addf("%s: processes synthesize with different engines %v; a job's chunks go to one provider's consumer", system, engines)
+		p.addf("%s: processes submit or synthesize with different engines %v; a job's chunks go to its engine's consumer", system, engines)
+	}
+
+	// Settings that only work when the processes that read them agree.
+	runs := func(stage string) func(*process) bool {
+		return func(pr *process) bool { return slices.Contains(pr.stages(c), stage) }
+	}
+	serves := func(pr *process) bool { return pr.command() == "serve" }
+	either := func(a, b func(*process) bool) func(*process) bool {
+		return func(pr *process) bool { return a(pr) || b(pr) }
+	}
+	all := func(pr *process) bool { return pr.command() == "serve" || pr.command() == "worker" }
+	checkAgree(system, procs, "the HTTP server and clean workers check article URLs against one allow-list", either(serves, runs("clean")),
+		func(pr *process) string { return pr.setting("fetch-allow") }, p)
+	checkAgree(system, procs, "synth workers share one budget per provider and model", runs("synth"),
+		func(pr *process) string {
+			return fmt.Sprintf("rpm=%q cpm=%q rate-burst=%q", pr.setting("rpm"), pr.setting("cpm"), pr.setting("rate-burst"))
+		}, p)
+	checkAgree(system, procs, "the HTTP server unpublishes from the bucket publish and feed workers write", either(serves, either(runs("publish"), runs("feed"))),
+		func(pr *process) string { return pr.setting("s3-bucket") }, p)
+	required := slices.Clone(c.allStages)
+	for _, sw := range stageSwitches {
+		on := slices.ContainsFunc(procs, func(pr *process) bool { return pr.env[sw.env] != "" })
+		if !on {
+			continue
+		}
+		// The process that ends a job, whatever the stage, queues the
+		// switched-on stage's task: the API too, when it unpublishes.
+		checkAgree(system, procs, "every process queues the tasks of "+strings.Join(c.switches[sw.env], ", ")+" for the jobs it ends", all,
+			func(pr *process) string { return sw.env + "=" + pr.env[sw.env] }, p)
+		required = append(required, c.switches[sw.env]...)
 	}
 
 	// Every stage has a worker of its own.
-	for _, st := range c.allStages {
+	for _, st := range required {
 		found := false
 		for _, pr := range procs {
 			if pr.command() == "worker" && slices.Contains(pr.stages(c), st) {
@@ -266,6 +347,26 @@ func checkProcesses(b *bundle, c *cli, system string, procs []*process, p *probl
 			p.addf("%s: no worker runs stage %q; add one running 'narrator worker --stages %s'", system, st, st)
 		}
 	}
+}
+
+// checkAgree reports processes (those of which is true) that disagree on a
+// value, naming which process has which.
+func checkAgree(system string, procs []*process, why string, which func(*process) bool, value func(*process) string, p *problems) {
+	units := map[string][]string{}
+	for _, pr := range procs {
+		if pr.args != nil && which(pr) {
+			v := value(pr)
+			units[v] = append(units[v], pr.unit)
+		}
+	}
+	if len(units) < 2 {
+		return
+	}
+	var parts []string
+	for _, v := range keys(units) {
+		parts = append(parts, fmt.Sprintf("%q (%s)", v, strings.Join(units[v], ", ")))
+	}
+	p.addf("%s: processes disagree, but %s: %s", system, why, strings.Join(parts, "; "))
 }
 
 // checkNATSURL checks that a NATS_URL names every node of the cluster at
@@ -302,8 +403,9 @@ func checkNATSURL(where, list string, hosts map[string]string, clientPort int, p
 func checkImages(b *bundle, p *problems) {
 	repos := map[string][]string{}
 	for _, u := range b.images {
-		r, _ := splitImage(u.image)
-		repos[r] = append(repos[r], u.where)
+		if r, _ := splitImage(u.image); !slices.Contains(repos[r], u.where) {
+			repos[r] = append(repos[r], u.where)
+		}
 	}
 	if len(repos) != 1 {
 		var parts []string

@@ -170,12 +170,26 @@ type kustomizationObj struct {
 	Kind       string   `yaml:"kind"`
 	Namespace  string   `yaml:"namespace"`
 	Resources  []string `yaml:"resources"`
+	Components []string `yaml:"components"`
 	Images     []struct {
 		Name    string `yaml:"name"`
 		NewName string `yaml:"newName"`
 		NewTag  string `yaml:"newTag"`
 		Digest  string `yaml:"digest"`
 	} `yaml:"images"`
+}
+
+// componentObj is a kustomize Component: manifests, and patches to the
+// manifests of the kustomization that names it. A patch is a partial
+// object that names its target, merged into it.
+type componentObj struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Resources  []string `yaml:"resources"`
+	Patches    []struct {
+		Path   string `yaml:"path"`
+		Target any    `yaml:"target"`
+	} `yaml:"patches"`
 }
 
 type podTemplate struct {
@@ -370,10 +384,11 @@ type composeService struct {
 		StartPeriod string     `yaml:"start_period"`
 		Disable     bool       `yaml:"disable"`
 	} `yaml:"healthcheck"`
-	Deploy   any    `yaml:"deploy"`
-	User     string `yaml:"user"`
-	ReadOnly bool   `yaml:"read_only"`
-	Tmpfs    any    `yaml:"tmpfs"`
+	Profiles []string `yaml:"profiles"`
+	Deploy   any      `yaml:"deploy"`
+	User     string   `yaml:"user"`
+	ReadOnly bool     `yaml:"read_only"`
+	Tmpfs    any      `yaml:"tmpfs"`
 }
 
 type composeBuild struct {
