@@ -13,7 +13,10 @@ TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val chromium ca-certificates
 demo: deps-run
 	$(GO) run ./cmd/narrator narrate -o sample-article.mp3 testdata/sample-article.html
 
+# The binary is built first: the multi-process and deploy tests build it
+# again, which then only links.
 test: deps-test
+	$(GO) build -o /dev/null ./cmd/narrator
 	PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 25m ./...
 
 build:
