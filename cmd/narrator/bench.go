@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,7 +47,7 @@ type benchConfig struct {
 	CPM         int           `json:"cpm"`
 	Faults      faketts.Faults
 	Concurrency int  `json:"synth_concurrency"`
-	ChunkTarget int  `json:"chunk_target"` // 0: the chunker's default
+	ChunkTarget int  `json:"chunk_target"` // 0: the pipeline's default
 	Single      int  `json:"single_chars"` // 0: no single-article run
 	Baseline    bool `json:"baseline"`
 }
@@ -153,8 +154,8 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.Float64Var(&cfg.Faults.RateLimit, "fail-429", 0, "`fraction` of requests the fake answers 429")
 	fs.Float64Var(&cfg.Faults.Server5xx, "fail-5xx", 0, "`fraction` of requests the fake answers 500")
 	fs.Float64Var(&cfg.Faults.Truncate, "fail-truncate", 0, "`fraction` of requests the fake answers with a cut MP3")
-	fs.IntVar(&cfg.Concurrency, "synth-concurrency", 4, "chunks the pipeline synthesizes at once")
-	fs.IntVar(&cfg.ChunkTarget, "chunk-target", 0, "characters a chunk aims at; 0 for the chunker's default")
+	fs.IntVar(&cfg.Concurrency, "synth-concurrency", 16, "chunks the pipeline synthesizes at once")
+	fs.IntVar(&cfg.ChunkTarget, "chunk-target", 0, "characters a chunk aims at; 0 for the pipeline's default")
 	fs.IntVar(&cfg.Single, "single", 9000, "characters of the article narrated alone; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -189,7 +190,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 
 func targetName(n int) string {
 	if n == 0 {
-		return fmt.Sprintf("%d (default)", chunk.DefaultTarget)
+		return fmt.Sprintf("%d (default)", pipeline.DefaultTargetChars)
 	}
 	return fmt.Sprint(n)
 }
@@ -403,7 +404,7 @@ func benchBaseline(ctx context.Context, cfg benchConfig, articles []benchArticle
 	if err != nil {
 		return nil, err
 	}
-	ch, err := chunk.New(chunk.Config{Max: prov.Limits().MaxChars, Target: cfg.ChunkTarget})
+	ch, err := chunk.New(chunk.Config{Max: prov.Limits().MaxChars, Target: cmp.Or(cfg.ChunkTarget, pipeline.DefaultTargetChars)})
 	if err != nil {
 		return nil, err
 	}

@@ -76,14 +76,18 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	if !*quiet {
 		fmt.Fprintf(io.Err, "job %s (revision %d): %s with %s\n", job.ID, job.Revision, describeRequest(req), s.Engine)
 	}
-	err = q.Follow(ctx, job.ID, job.Revision, func(e queue.Event) bool {
-		if !*quiet {
-			printEvent(io.Err, start, e)
+	// An unchanged article already narrated is done at once; its events may
+	// have expired, so only a job still under way is followed.
+	if !job.Ended() {
+		err = q.Follow(ctx, job.ID, job.Revision, func(e queue.Event) bool {
+			if !*quiet {
+				printEvent(io.Err, start, e)
+			}
+			return true
+		})
+		if err != nil {
+			return err
 		}
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	job, err = q.Jobs().Get(ctx, job.ID)
 	if err != nil {

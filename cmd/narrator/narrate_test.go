@@ -46,6 +46,15 @@ func TestNarrateWritesTheMP3(t *testing.T) {
 			t.Errorf("progress on stderr never mentions %s:\n%s", stage, stderr)
 		}
 	}
+	// The same article again is already narrated: nothing is redone.
+	again := filepath.Join(dir, "again.mp3")
+	code, stdout2, stderr := narrate(t, "--data-dir", filepath.Join(dir, "data"), "-o", again, "../../testdata/sample-article.html")
+	if code != 0 || !strings.Contains(stderr, "(revision 1)") || strings.Contains(stderr, "started") {
+		t.Errorf("second run: exit %d, stderr:\n%s", code, stderr)
+	}
+	if first, second := strings.Split(stdout, "\n")[1], strings.Split(stdout2, "\n")[1]; first != second {
+		t.Errorf("second run's %s differs from the first's %s", second, first)
+	}
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -61,7 +62,11 @@ func printJob(w io.Writer, j queue.Job, chunks []queue.Chunk) {
 	if j.Title != "" {
 		fmt.Fprintf(w, "title     %s\n", j.Title)
 	}
-	fmt.Fprintf(w, "provider  %s %s %s\n", j.Options.Provider, j.Options.Model, j.Options.Voice)
+	voice := queue.Chunk{Model: j.Options.Model, Voice: j.Options.Voice}
+	if len(chunks) > 0 && chunks[0].Voice != "" {
+		voice = chunks[0] // as the provider resolved it
+	}
+	fmt.Fprintln(w, strings.TrimSpace(fmt.Sprintf("provider  %s %s %s", j.Options.Provider, voice.Model, voice.Voice)))
 	if j.Error != "" {
 		fmt.Fprintf(w, "error     %s (in %s)\n", j.Error, j.FailedStage)
 	}

@@ -104,17 +104,22 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (statu
 		}
 		return writeError(w, http.StatusBadRequest, apiError{Message: msg, Type: "invalid_request_error"}), NoFault, 0
 	}
+	speed, chars := 1.0, 0
+	if req.Input != nil {
+		chars = utf8.RuneCountInString(*req.Input)
+	}
+	// The entry is in the log already, where tests read it at any time.
+	s.mu.Lock()
 	e.Model, e.Voice, e.ResponseFormat, e.Instructions = req.Model, req.Voice, req.ResponseFormat, req.Instructions
 	if req.Input != nil {
-		e.Input = *req.Input
-		e.Chars = utf8.RuneCountInString(e.Input)
+		e.Input, e.Chars = *req.Input, chars
 	}
-	speed := 1.0
 	if req.Speed != nil {
 		speed = *req.Speed
 		e.Speed = speed
 	}
-	if aerr, st := s.validate(req, e.Chars, speed); st != 0 {
+	s.mu.Unlock()
+	if aerr, st := s.validate(req, chars, speed); st != 0 {
 		return writeError(w, st, aerr), NoFault, 0
 	}
 
