@@ -51,14 +51,7 @@ func enCardinal(digits string, and bool) string {
 	if len(digits) > 3*len(enScales) {
 		return enDigits(digits)
 	}
-	// split into groups of three from the right
-	var groups []int
-	for len(digits) > 0 {
-		cut := max(0, len(digits)-3)
-		g, _ := strconv.Atoi(digits[cut:])
-		groups = append(groups, g)
-		digits = digits[:cut]
-	}
+	groups := thousands(digits)
 	var parts []string
 	for i := len(groups) - 1; i >= 0; i-- {
 		g := groups[i]
@@ -170,4 +163,17 @@ func enDecimal(intPart, frac string, and bool) string {
 		s += "point " + enDigits(frac)
 	}
 	return s
+}
+
+// thousands splits a string of decimal digits into groups of three from
+// the right: "1234567" → [567 234 1].
+func thousands(digits string) []int {
+	var groups []int
+	for len(digits) > 0 {
+		cut := max(0, len(digits)-3)
+		g, _ := strconv.Atoi(digits[cut:])
+		groups = append(groups, g)
+		digits = digits[:cut]
+	}
+	return groups
 }

@@ -67,13 +67,7 @@ func ukCardinal(digits string, feminine bool) string {
 	if len(digits) > 3*len(ukScales) {
 		return ukDigits(digits)
 	}
-	var groups []int
-	for len(digits) > 0 {
-		cut := max(0, len(digits)-3)
-		g, _ := strconv.Atoi(digits[cut:])
-		groups = append(groups, g)
-		digits = digits[:cut]
-	}
+	groups := thousands(digits)
 	var parts []string
 	for i := len(groups) - 1; i >= 0; i-- {
 		g := groups[i]
