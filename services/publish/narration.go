@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -149,20 +150,7 @@ func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
 
 // disclosure is the disclosure with the speech that read the narration.
 func (p *Publisher) disclosure(m *Manifest) string {
-	d := m.Disclosure
-	if d == "" {
-		d = p.cfg.Disclosure
-	}
-	var parts []string
-	for _, kv := range [][2]string{{"provider", m.Provider}, {"model", m.Model}, {"voice", m.Voice}} {
-		if kv[1] != "" {
-			parts = append(parts, kv[0]+": "+kv[1])
-		}
-	}
-	if len(parts) > 0 {
-		d = strings.TrimRight(d, ". ") + ". " + strings.Join(parts, "; ") + "."
-	}
-	return d
+	return stitch.Disclosure(cmp.Or(m.Disclosure, p.cfg.Disclosure), m.Provider, m.Model, m.Voice)
 }
 
 func summary(s script.Script) string {

@@ -74,20 +74,27 @@ func (m Metadata) tag(chapters []mp3.Chapter) mp3.Tag {
 }
 
 func (m Metadata) disclosure() string {
-	d := m.Disclosure
-	if d == "" {
-		d = DefaultDisclosure
+	return Disclosure(m.Disclosure, m.Provider, m.Model, m.Voice)
+}
+
+// Disclosure is the AI disclosure as tags, transcripts and feeds state it:
+// the text (DefaultDisclosure when empty) and the speech that read the
+// narration ("This audio is created with AI assistance. provider: openai;
+// model: tts-1; voice: nova.").
+func Disclosure(text, provider, model, voice string) string {
+	if text == "" {
+		text = DefaultDisclosure
 	}
 	var parts []string
-	for _, kv := range [][2]string{{"provider", m.Provider}, {"model", m.Model}, {"voice", m.Voice}} {
+	for _, kv := range [][2]string{{"provider", provider}, {"model", model}, {"voice", voice}} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+": "+kv[1])
 		}
 	}
 	if len(parts) > 0 {
-		d = strings.TrimRight(d, ". ") + ". " + strings.Join(parts, "; ") + "."
+		text = strings.TrimRight(text, ". ") + ". " + strings.Join(parts, "; ") + "."
 	}
-	return d
+	return text
 }
 
 func dbToLinear(db float64) float64 { return math.Pow(10, db/20) }
