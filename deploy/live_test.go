@@ -314,7 +314,7 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, hooks *re
 			t.Fatalf("narrator %s exited: %v\n%s", strings.Join(argv, " "), err, out.String())
 		default:
 		}
-		have := pulledConsumers(t.Context(), cl.js)
+		have := servingConsumers(t.Context(), cl, pr.stageNames(narrator))
 		var next []httpProbe
 		for _, pb := range pending {
 			if !get200(t.Context(), fmt.Sprintf("http://127.0.0.1:%d%s", localPort[pb.port], pb.path)) {
@@ -513,20 +513,32 @@ func jsz(ctx context.Context, monitor string) (*server.JSInfo, error) {
 	return &info, nil
 }
 
-// pulledConsumers lists the task consumers that have a pull request
-// waiting: some worker is consuming from them, not merely creating them.
-func pulledConsumers(ctx context.Context, js jetstream.JetStream) []string {
+// servingConsumers lists the task consumers of the given stages that
+// exist and whose stage has a worker listening for new tasks: some process
+// is consuming from them, not merely creating them.
+func servingConsumers(ctx context.Context, cl *cluster, stages []string) []string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, queue.TaskStream)
+	s, err := cl.js.Stream(ctx, queue.TaskStream)
 	if err != nil {
 		return nil
 	}
+	var exist []string
+	for name := range s.ConsumerNames(ctx).Name() {
+		exist = append(exist, name)
+	}
 	var out []string
-	infos := s.ListConsumers(ctx)
-	for ci := range infos.Info() {
-		if ci.NumWaiting > 0 {
-			out = append(out, ci.Name)
+	for _, stage := range stages {
+		listening := 0
+		for _, n := range cl.nodes {
+			if sz, err := n.srv.Subsz(&server.SubszOptions{Subscriptions: true, Test: queue.WakeSubject(stage)}); err == nil {
+				listening += sz.Total
+			}
+		}
+		for _, c := range queue.Consumers(stage) {
+			if listening > 0 && slices.Contains(exist, c) {
+				out = append(out, c)
+			}
 		}
 	}
 	return out

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/narrator-project/narrator/queue"
 )
 
 // process is one narrator process a deployment starts: a compose service
@@ -130,11 +132,21 @@ func (pr *process) engine() string {
 // stage name with dots replaced by dashes, synthesis once per provider.
 func (pr *process) consumers(c *cli) []string {
 	var out []string
+	for _, s := range pr.stageNames(c) {
+		out = append(out, queue.Consumers(s)...)
+	}
+	return out
+}
+
+// stageNames returns the names of the stages the process runs, synthesis
+// named for its engine ("synth.openai").
+func (pr *process) stageNames(c *cli) []string {
+	var out []string
 	for _, s := range pr.stages(c) {
 		if s == "synth" {
 			s += "." + pr.engine()
 		}
-		out = append(out, strings.ReplaceAll(s, ".", "-"))
+		out = append(out, s)
 	}
 	return out
 }

@@ -85,6 +85,7 @@ type Job struct {
 	Revision    int                `json:"revision"`
 	Source      Source             `json:"source"`
 	Options     Options            `json:"options"`
+	Priority    Priority           `json:"priority,omitempty"` // the lane the revision's tasks wait in
 	State       State              `json:"state"`
 	Stage       string             `json:"stage"`
 	Title       string             `json:"title,omitempty"`

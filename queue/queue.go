@@ -27,6 +27,7 @@ const (
 	LexBucket    = "narrator-lexicons"
 	taskSubject  = "narrator.task."
 	eventSubject = "narrator.event."
+	wakeSubject  = "narrator.wake." // plain NATS: a stage has new tasks
 )
 
 // Config says where NATS is and how the streams behave.

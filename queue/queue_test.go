@@ -213,6 +213,66 @@ func TestRunnerMapsErrorsToAcks(t *testing.T) {
 	}
 }
 
+func TestHigherPriorityGoesFirst(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	var (
+		started = make(chan struct{})
+		release = make(chan struct{})
+		ran     = make(chan string, 20)
+	)
+	runStage(t, q, Stage[task, struct{}]{
+		Name: "ordered",
+		Do: func(ctx context.Context, in task) (struct{}, error) {
+			if in.ID == "busy" {
+				close(started)
+				<-release
+			}
+			ran <- in.ID
+			return struct{}{}, nil
+		},
+		Fail: func(context.Context, task, error) error { return nil },
+	})
+	publish := func(id string, p Priority) {
+		t.Helper()
+		if err := q.Publish(ctx, Message{Stage: "ordered", ID: id, Priority: p, Data: task{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// While the only worker is busy, tasks of every priority queue up.
+	publish("busy", "")
+	<-started
+	for i := range 2 {
+		publish(fmt.Sprint("low", i), Low)
+		publish(fmt.Sprint("normal", i), Normal)
+		publish(fmt.Sprint("high", i), High)
+	}
+	// A task republished in another lane is the same task: dropped.
+	publish("normal0", High)
+	close(release)
+	var order []string
+	for range 7 {
+		select {
+		case id := <-ran:
+			order = append(order, id)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("ran %v, then nothing", order)
+		}
+	}
+	want := "busy high0 high1 normal0 normal1 low0 low1"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("ran %s, want %s", got, want)
+	}
+	if err := q.WaitIdle(ctx, "ordered"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-ran:
+		t.Errorf("%s ran twice", id)
+	default:
+	}
+}
+
 func TestTaskOfDeadWorkersFailsTheJob(t *testing.T) {
 	// Workers that die holding a task send no heartbeats and never answer.
 	// The task is redelivered after AckWait; when its last delivery dies

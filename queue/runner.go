@@ -19,12 +19,68 @@ import (
 
 // Message is a task for a stage.
 type Message struct {
-	Stage string // the stage's name: the task goes to narrator.task.<Stage>
-	ID    string // Nats-Msg-Id: republishing the same id is dropped by JetStream
-	Data  any    // encoded as JSON
+	Stage    string   // the stage's name: the task goes to narrator.task.<Stage>
+	ID       string   // Nats-Msg-Id: republishing the same id is dropped by JetStream
+	Data     any      // encoded as JSON
+	Priority Priority // the lane the task waits in; empty is Normal
 }
 
-// Publish sends a task to its stage.
+// Priority orders a stage's tasks: a worker takes the High tasks waiting
+// before the Normal ones, and those before the Low ones. Each priority is
+// a lane of its own, a subject and a durable consumer per stage
+// (narrator.task.<stage>.high, narrator.task.<stage>,
+// narrator.task.<stage>.low), so a backlog in one lane never stands in
+// front of a task in a higher one.
+type Priority string
+
+// Priorities, in the order workers take them.
+const (
+	High   Priority = "high"
+	Normal Priority = "normal"
+	Low    Priority = "low"
+)
+
+var lanes = []Priority{High, Normal, Low}
+
+// ParsePriority reads "high", "normal" or "low"; empty is Normal.
+func ParsePriority(s string) (Priority, error) {
+	switch p := Priority(s); p {
+	case "":
+		return Normal, nil
+	case High, Normal, Low:
+		return p, nil
+	}
+	return "", fmt.Errorf("priority %q: want high, normal or low", s)
+}
+
+// lane is the suffix of the lane's subject and consumer: none for Normal,
+// so that a stage's normal lane is simply the stage.
+func (p Priority) lane() string {
+	if p == High || p == Low {
+		return "." + string(p)
+	}
+	return ""
+}
+
+func laneSubject(stage string, p Priority) string { return taskSubject + stage + p.lane() }
+
+// WakeSubject is the plain NATS subject a stage's idle workers listen on
+// to hear of new tasks at once; some worker of the stage is running while
+// it has a subscriber.
+func WakeSubject(stage string) string { return wakeSubject + stage }
+
+// Consumers returns the names of a stage's durable consumers, one per
+// priority lane, highest first: what an autoscaler watches for lag.
+func Consumers(stage string) []string {
+	out := make([]string, len(lanes))
+	for i, p := range lanes {
+		out[i] = consumerName(stage + p.lane())
+	}
+	return out
+}
+
+// Publish sends a task to its stage, in the lane of its priority, and
+// wakes the stage's idle workers.
 func (q *Queue) Publish(ctx context.Context, m Message) error {
 	data, err := json.Marshal(m.Data)
 	if err != nil {
@@ -34,11 +90,13 @@ func (q *Queue) Publish(ctx context.Context, m Message) error {
 	if m.ID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.ID))
 	}
-	msg := &nats.Msg{Subject: taskSubject + m.Stage, Data: data}
+	msg := &nats.Msg{Subject: laneSubject(m.Stage, m.Priority), Data: data}
 	injectTrace(ctx, msg)
 	if _, err := q.js.PublishMsg(ctx, msg, opts...); err != nil {
 		return fmt.Errorf("queue: publish %s task: %w", m.Stage, err)
 	}
+	// Only a hint: a worker that misses it finds the task on its next look.
+	_ = q.nc.Publish(WakeSubject(m.Stage), nil)
 	return nil
 }
 
@@ -67,7 +125,8 @@ type Stage[In, Out any] struct {
 	// MaxDeliver overrides the queue's deliveries per task for this stage.
 	MaxDeliver int
 	// MaxAckPending bounds the stage's tasks in flight across every worker
-	// of the cluster (default 10,000); 1 runs them one at a time.
+	// of the cluster (default 10,000), in each priority lane; 1 runs the
+	// tasks of a lane one at a time.
 	MaxAckPending int
 	// Timeout bounds one attempt (default 10m): heartbeats keep a task alive
 	// while Do runs, so a call that hangs must be cut off here.
@@ -122,32 +181,50 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	if s.Do == nil || s.Fail == nil || s.Name == "" {
 		return errors.New("queue: a stage needs a Name, Do and Fail")
 	}
-	name := consumerName(s.Name)
-	cons, err := q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
-		Durable:       name,
-		Description:   "narrator " + s.Name + " workers",
-		FilterSubject: taskSubject + s.Name,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    s.MaxDeliver,
-		MaxAckPending: s.MaxAckPending,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // shut down before the stage started: nothing to hand back
-		}
-		return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
+	if strings.HasSuffix(s.Name, High.lane()) || strings.HasSuffix(s.Name, Low.lane()) {
+		return fmt.Errorf("queue: stage name %q ends in a priority lane's name", s.Name)
 	}
 	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name), halted: make(chan struct{})}
-
-	// The last delivery of a task whose worker died is never seen by any
-	// worker: the server announces it instead, and the job is failed here.
-	sub, err := q.nc.QueueSubscribe(
-		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+TaskStream+"."+name,
-		"narrator-advisory-"+name,
-		func(m *nats.Msg) { r.exhausted(ctx, m.Data) })
+	cons := make([]jetstream.Consumer, len(lanes))
+	for i, p := range lanes {
+		name := consumerName(s.Name + p.lane())
+		c, err := q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
+			Durable:       name,
+			Description:   fmt.Sprintf("narrator %s workers, %s priority", s.Name, p),
+			FilterSubject: laneSubject(s.Name, p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       q.cfg.AckWait,
+			MaxDeliver:    s.MaxDeliver,
+			MaxAckPending: s.MaxAckPending,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // shut down before the stage started: nothing to hand back
+			}
+			return fmt.Errorf("queue: consumer for stage %s: %w", s.Name, err)
+		}
+		cons[i] = c
+		// The last delivery of a task whose worker died is never seen by
+		// any worker: the server announces it instead, and the job is
+		// failed here.
+		sub, err := q.nc.QueueSubscribe(
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+TaskStream+"."+name,
+			"narrator-advisory-"+name,
+			func(m *nats.Msg) { r.exhausted(ctx, m.Data) })
+		if err != nil {
+			return fmt.Errorf("queue: stage %s advisories: %w", s.Name, err)
+		}
+		defer sub.Unsubscribe()
+	}
+	wake := make(chan struct{}, 1)
+	sub, err := q.nc.Subscribe(WakeSubject(s.Name), func(*nats.Msg) {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
-		return fmt.Errorf("queue: stage %s advisories: %w", s.Name, err)
+		return fmt.Errorf("queue: stage %s: %w", s.Name, err)
 	}
 	defer sub.Unsubscribe()
 
@@ -159,9 +236,25 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	})
 	defer stopDrain()
 
+	// Tasks are fetched one at a time, and only when a worker is free, so
+	// a process never holds tasks it has not started: a killed worker
+	// delays only the tasks it was working on, and a High task that
+	// arrives while every worker is busy goes to the first one free.
 	var wg sync.WaitGroup
-	for range s.Concurrency {
-		wg.Go(func() { r.loop(ctx, work, cons) })
+	free := make(chan struct{}, s.Concurrency)
+	for {
+		select {
+		case free <- struct{}{}:
+		case <-ctx.Done():
+		}
+		msg := r.next(ctx, cons, wake)
+		if msg == nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-free }()
+			r.handle(work, msg)
+		})
 	}
 	wg.Wait()
 	return nil
@@ -175,30 +268,59 @@ type runner[In, Out any] struct {
 	halted chan struct{} // closed when the stage stops taking work
 }
 
-// loop fetches one task at a time, so a worker never holds tasks it has
-// not started: a killed worker delays only the task it was working on.
-func (r *runner[In, Out]) loop(ctx, work context.Context, cons jetstream.Consumer) {
-	for ctx.Err() == nil {
+// idlePoll is how often an idle stage looks for tasks no publish announced:
+// retries whose delay has passed and tasks of workers that died.
+const idlePoll = time.Second
+
+// next returns the first task of the highest lane that has one, waiting
+// until a task is published or idlePoll passes; nil once the stage stops.
+func (r *runner[In, Out]) next(ctx context.Context, lanes []jetstream.Consumer, wake <-chan struct{}) jetstream.Msg {
+	for {
 		select {
+		case <-ctx.Done():
+			return nil
 		case <-r.halted:
-			return
+			return nil
 		default:
 		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		msg, err := cons.Next(jetstream.FetchContext(fctx))
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-				r.log.Warn("fetch task", "err", err)
-				select { // the server is away: do not spin
-				case <-ctx.Done():
-				case <-time.After(time.Second):
+		var errs []error
+		for _, c := range lanes {
+			msg, err := fetch(c)
+			if msg != nil {
+				if ctx.Err() != nil {
+					r.settle(msg.Nak()) // fetched as shutdown began: hand it back
+					return nil
 				}
+				return msg
 			}
-			continue
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
-		r.handle(work, msg)
+		if len(errs) > 0 && ctx.Err() == nil {
+			r.log.Warn("fetch task", "err", errors.Join(errs...))
+		}
+		t := time.NewTimer(idlePoll)
+		select {
+		case <-ctx.Done():
+		case <-r.halted:
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
 	}
+}
+
+// fetch takes the consumer's next task if one is waiting, without waiting.
+func fetch(c jetstream.Consumer) (jetstream.Msg, error) {
+	b, err := c.FetchNoWait(1)
+	if err != nil {
+		return nil, err
+	}
+	for msg := range b.Messages() {
+		return msg, nil
+	}
+	return nil, b.Error()
 }
 
 func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
@@ -366,16 +488,20 @@ func taskAttrs(in any) []any {
 // WaitIdle waits until a stage has no task waiting or in progress, or ctx
 // is done: a command that ran stages itself lets their last tasks finish.
 func (q *Queue) WaitIdle(ctx context.Context, stage string) error {
-	cons, err := q.js.Consumer(ctx, TaskStream, consumerName(stage))
-	if err != nil {
-		return fmt.Errorf("queue: stage %s: %w", stage, err)
-	}
 	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			return fmt.Errorf("queue: stage %s: %w", stage, err)
+		busy := false
+		for _, name := range Consumers(stage) {
+			cons, err := q.js.Consumer(ctx, TaskStream, name)
+			if err != nil {
+				return fmt.Errorf("queue: stage %s: %w", stage, err)
+			}
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("queue: stage %s: %w", stage, err)
+			}
+			busy = busy || info.NumPending > 0 || info.NumAckPending > 0
 		}
-		if info.NumPending == 0 && info.NumAckPending == 0 {
+		if !busy {
 			return nil
 		}
 		select {

@@ -182,8 +182,8 @@ func TestNarrationLifecycle(t *testing.T) {
 	if n.State != "done" || n.Progress != 100 || n.Revision != 1 {
 		t.Fatalf("narration ended %s at %d%% (revision %d): %s", n.State, n.Progress, n.Revision, n.Error)
 	}
-	if n.Title != "Council passes the budget" || n.Section != "Politics" {
-		t.Errorf("title %q, section %q", n.Title, n.Section)
+	if n.Title != "Council passes the budget" || n.Section != "Politics" || n.Priority != "high" {
+		t.Errorf("title %q, section %q, priority %q", n.Title, n.Section, n.Priority)
 	}
 	if n.Chunks.Total == 0 || n.Chunks.Done != n.Chunks.Total || len(n.Chunks.Items) != n.Chunks.Total {
 		t.Errorf("chunks %+v", n.Chunks)

@@ -16,6 +16,7 @@ func (s *Server) narrateForm(w http.ResponseWriter, r *http.Request, sess sessio
 	in := createRequest{
 		ArticleID: r.PostFormValue("article_id"), URL: r.PostFormValue("url"),
 		Title: r.PostFormValue("title"), Section: r.PostFormValue("section"),
+		Priority: r.PostFormValue("priority"),
 	}
 	switch r.PostFormValue("kind") {
 	case "html":

@@ -13,12 +13,13 @@ import (
 
 // listData is the list page's.
 type listData struct {
-	List    listPage
-	Usage   usage
-	State   string
-	Section string
-	States  []queue.State
-	Form    createRequest // to refill the form after an error
+	List       listPage
+	Usage      usage
+	State      string
+	Section    string
+	States     []queue.State
+	Priorities []queue.Priority
+	Form       createRequest // to refill the form after an error
 }
 
 func (s *Server) listPage(w http.ResponseWriter, r *http.Request, sess session) {
@@ -42,7 +43,8 @@ func (s *Server) renderList(w http.ResponseWriter, r *http.Request, sess session
 		return
 	}
 	s.render(w, status, "list", pageData{Title: "Narrations", Session: &sess, Error: msg,
-		Data: listData{List: page, Usage: u, State: q.Get("state"), Section: q.Get("section"), States: states, Form: form}})
+		Data: listData{List: page, Usage: u, State: q.Get("state"), Section: q.Get("section"), States: states,
+			Priorities: []queue.Priority{queue.High, queue.Normal, queue.Low}, Form: form}})
 }
 
 // narrationData is the narration page's.

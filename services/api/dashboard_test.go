@@ -113,7 +113,7 @@ func TestDashboardSessionsAndForms(t *testing.T) {
 	}
 	csrf := m[1]
 
-	form := url.Values{"text": {article("Forms")}, "title": {`<script>alert(1)</script> & co`}, "article_id": {"forms"}}
+	form := url.Values{"text": {article("Forms")}, "title": {`<script>alert(1)</script> & co`}, "article_id": {"forms"}, "priority": {"low"}}
 	for _, tc := range []struct {
 		name   string
 		form   url.Values
@@ -130,7 +130,9 @@ func TestDashboardSessionsAndForms(t *testing.T) {
 			t.Errorf("%s: %d, want %d: %.200s", tc.name, resp.StatusCode, tc.want, body)
 		}
 	}
-	e.wait("forms")
+	if n := e.wait("forms"); n.State != "done" || n.Priority != "low" {
+		t.Errorf("the form's narration ended %s with priority %q, want done and low", n.State, n.Priority)
+	}
 	_, page = get(t, c, base+"/dashboard/narrations/forms")
 	if strings.Contains(page, "<script>alert(1)") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co") {
 		t.Errorf("the title is not escaped on the narration page")

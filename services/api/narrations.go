@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -28,17 +27,11 @@ type createRequest struct {
 	Voice       string  `json:"voice"`
 	Model       string  `json:"model"`
 	Speed       float64 `json:"speed"`
-	// Priority is recorded in the answer and the log only: every stage
-	// takes tasks in the order they came.
+	// Priority is the lane the narration waits in at every stage: high,
+	// normal (the default) or low.
 	Priority string `json:"priority"`
 	// Force narrates again even when nothing changed.
 	Force bool `json:"force"`
-}
-
-// created is the answer to POST /api/narrations.
-type created struct {
-	narration
-	Priority string `json:"priority"`
 }
 
 // request turns an API request into a pipeline request, refusing what
@@ -85,11 +78,11 @@ func (s *Server) request(ctx context.Context, in createRequest) (pipeline.Reques
 	if in.Speed != 0 && (in.Speed < 0.25 || in.Speed > 4) {
 		return r, bad("speed %g: want 0.25 to 4", in.Speed)
 	}
-	switch in.Priority {
-	case "", "low", "normal", "high":
-	default:
-		return r, bad("priority %q: want low, normal or high", in.Priority)
+	prio, err := queue.ParsePriority(in.Priority)
+	if err != nil {
+		return r, bad("%v", err)
 	}
+	r.Priority = prio
 	o := &r.Options
 	set := func(dst *string, v string) {
 		if v = strings.TrimSpace(v); v != "" {
@@ -120,9 +113,8 @@ func (s *Server) createNarration(w http.ResponseWriter, r *http.Request, sess se
 		s.fail(w, r, err)
 		return
 	}
-	prio := cmp.Or(in.Priority, "normal")
 	w.Header().Set("Location", "/api/narrations/"+url.PathEscape(j.ID))
-	writeJSON(w, http.StatusAccepted, created{narration: s.view(j, nil, false), Priority: prio})
+	writeJSON(w, http.StatusAccepted, s.view(j, nil, false))
 }
 
 // submit starts a narration for an editor (by = the token's name).
@@ -135,7 +127,7 @@ func (s *Server) submit(ctx context.Context, in createRequest, by string) (queue
 	if err != nil {
 		return j, err
 	}
-	s.log.Info("narration submitted", "job_id", j.ID, "revision", j.Revision, "state", j.State, "by", by, "priority", cmp.Or(in.Priority, "normal"))
+	s.log.Info("narration submitted", "job_id", j.ID, "revision", j.Revision, "state", j.State, "by", by, "priority", j.Priority)
 	return j, nil
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"net/url"
 	"time"
 
@@ -20,6 +21,7 @@ type narration struct {
 	Section     string            `json:"section,omitempty"`
 	Author      string            `json:"author,omitempty"`
 	Publication string            `json:"publication,omitempty"`
+	Priority    queue.Priority    `json:"priority"`
 	Source      source            `json:"source"`
 	Options     options           `json:"options"`
 	Chunks      chunks            `json:"chunks"`
@@ -124,9 +126,10 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 	n := narration{
 		ID: j.ID, ArticleID: j.ArticleID, Revision: j.Revision, State: j.State, Stage: j.Stage,
 		Title: j.Title, Section: j.Options.Section, Author: j.Options.Author, Publication: j.Options.Publication,
-		Source:  source{Kind: j.Source.Kind, URL: j.Source.URL, Name: j.Source.Name},
-		Options: options{Provider: j.Options.Provider, Model: j.Options.Model, Voice: j.Options.Voice, Speed: j.Options.Speed, Language: j.Options.Language},
-		Chars:   j.Chars, Billed: j.BilledChars, Estimate: j.Estimate,
+		Priority: cmp.Or(j.Priority, queue.Normal),
+		Source:   source{Kind: j.Source.Kind, URL: j.Source.URL, Name: j.Source.Name},
+		Options:  options{Provider: j.Options.Provider, Model: j.Options.Model, Voice: j.Options.Voice, Speed: j.Options.Speed, Language: j.Options.Language},
+		Chars:    j.Chars, Billed: j.BilledChars, Estimate: j.Estimate,
 		Error: j.Error, FailedStage: j.FailedStage,
 		Created: j.Created, Updated: j.Updated,
 	}

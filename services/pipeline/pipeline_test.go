@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -600,5 +601,106 @@ func TestPublicationAndArticleChooseTheVoice(t *testing.T) {
 				t.Errorf("manifest names voice %q, want %q", m.Voice, tc.wantVoice)
 			}
 		})
+	}
+}
+
+// gated holds the first chunk that mentions the backlog until released,
+// and records the order in which chunks were spoken.
+type gated struct {
+	synth.Provider
+	started, release chan struct{}
+	once             sync.Once
+	mu               sync.Mutex
+	spoken           []string
+}
+
+func (g *gated) Synthesize(ctx context.Context, req synth.Request) ([]byte, error) {
+	if strings.Contains(req.Text, "backlog") {
+		g.once.Do(func() {
+			close(g.started)
+			<-g.release
+		})
+	}
+	g.mu.Lock()
+	g.spoken = append(g.spoken, req.Text)
+	g.mu.Unlock()
+	return g.Provider.Synthesize(ctx, req)
+}
+
+func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
+	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
+	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gated{Provider: prov, started: make(chan struct{}), release: make(chan struct{})}
+	// One chunk at a time, a paragraph each, so the backlog queues up.
+	h := start(t, g, nil, withConfig(pipeline.Config{TargetChars: 60, Concurrency: map[string]int{"synth": 1}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	var ps []string
+	for i := range 6 {
+		ps = append(ps, fmt.Sprintf("Paragraph %d of the backlog is read in its turn, after any urgent news.", i+1))
+	}
+	backlog, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "backlog", Kind: "text", Body: []byte("Archive\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}, Priority: queue.Low})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.started:
+	case <-ctx.Done():
+		t.Fatal("the backlog never reached synthesis")
+	}
+	urgent, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "urgent", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}, Priority: queue.High})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Release the worker once the urgent chunk waits for it alongside the
+	// backlog's: its chunk stage has run and handed the task on.
+	err = h.q.Follow(ctx, urgent.ID, urgent.Revision, func(e queue.Event) bool {
+		return e.Kind != queue.EventStageDone || e.Stage != pipeline.StageChunk
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.q.WaitIdle(ctx, pipeline.StageChunk); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+
+	for _, j := range []queue.Job{urgent, backlog} {
+		if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := h.q.Jobs().Get(ctx, urgent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.q.Jobs().Get(ctx, backlog.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.checkNarration(t, u)
+	h.checkNarration(t, b)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.spoken) != b.Chunks+u.Chunks {
+		t.Fatalf("spoke %d chunks, want %d", len(g.spoken), b.Chunks+u.Chunks)
+	}
+	// The chunk held while the urgent article arrived finishes first; the
+	// urgent article's chunks go next, ahead of every backlog chunk still
+	// waiting.
+	held := slices.IndexFunc(g.spoken, func(s string) bool { return strings.Contains(s, "backlog") })
+	next := g.spoken[held+1 : held+1+u.Chunks]
+	if slices.ContainsFunc(next, func(s string) bool { return strings.Contains(s, "backlog") }) {
+		t.Errorf("chunks spoken in the order %q: the urgent article waited behind the backlog", g.spoken)
+	}
+	if !u.Updated.Before(b.Updated) {
+		t.Errorf("urgent narration done at %s, backlog at %s", u.Updated, b.Updated)
+	}
+	if u.Priority != queue.High || b.Priority != queue.Low {
+		t.Errorf("priorities recorded %q and %q", u.Priority, b.Priority)
 	}
 }

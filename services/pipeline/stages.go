@@ -64,7 +64,7 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return []queue.Message{{Stage: StageChunk, ID: t.msgID(StageChunk), Data: t}}, nil
+	return []queue.Message{t.to(StageChunk)}, nil
 }
 
 var contentTypes = map[string]string{
@@ -121,8 +121,9 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: utf8.RuneCountInString(ch.Text)}); err != nil {
 			return nil, err
 		}
-		ct := Task{Job: t.Job, Rev: t.Rev, Chunk: i}
-		next[i] = queue.Message{Stage: synthStage(j.Options.Provider), ID: ct.msgID(StageSynth), Data: ct}
+		ct := t
+		ct.Chunk = i
+		next[i] = ct.to(synthStage(j.Options.Provider))
 	}
 	if _, err := p.finish(ctx, t, StageChunk, func(j *queue.Job) {
 		j.Chunks, j.Estimate = len(chunks), estimate
@@ -231,7 +232,8 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	if done < j.Chunks {
 		return nil, nil
 	}
-	return []queue.Message{{Stage: StageStitch, ID: Task{Job: t.Job, Rev: t.Rev}.msgID(StageStitch), Data: Task{Job: t.Job, Rev: t.Rev}}}, nil
+	t.Chunk = 0
+	return []queue.Message{t.to(StageStitch)}, nil
 }
 
 // ErrBudget is the cause of jobs that would bill more than allowed.
@@ -358,7 +360,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	}); err != nil {
 		return nil, err
 	}
-	return []queue.Message{{Stage: StagePublish, ID: t.msgID(StagePublish), Data: t}}, nil
+	return []queue.Message{t.to(StagePublish)}, nil
 }
 
 // stitchOutput is what the stitch stage hands to publish.

@@ -29,6 +29,9 @@ type Request struct {
 	Options   queue.Options
 	// Force narrates again even when the content and options are unchanged.
 	Force bool
+	// Priority is the lane the job's tasks wait in at every stage; a
+	// repeated submit of unchanged content keeps the job's priority.
+	Priority queue.Priority
 }
 
 // ErrBadRequest is returned for a request that cannot start a job.
@@ -78,7 +81,7 @@ func (p *Pipeline) Submit(ctx context.Context, r Request) (queue.Job, error) {
 
 	jobs := p.Queue.Jobs()
 	now := time.Now().UTC()
-	fresh := queue.Job{ID: id, ArticleID: r.ArticleID, Revision: 1, Source: src, Options: r.Options, State: queue.Queued, Submitted: now}
+	fresh := queue.Job{ID: id, ArticleID: r.ArticleID, Revision: 1, Source: src, Options: r.Options, Priority: r.Priority, State: queue.Queued, Submitted: now}
 	err = jobs.Create(ctx, fresh)
 	j := fresh
 	started := err == nil
@@ -91,7 +94,7 @@ func (p *Pipeline) Submit(ctx context.Context, r Request) (queue.Job, error) {
 			started = true
 			*j = queue.Job{
 				ID: j.ID, ArticleID: r.ArticleID, Revision: j.Revision + 1, Source: src, Options: r.Options,
-				State: queue.Queued, Output: j.Output, Created: j.Created, Submitted: now,
+				Priority: r.Priority, State: queue.Queued, Output: j.Output, Created: j.Created, Submitted: now,
 			}
 			return nil
 		})
@@ -105,11 +108,11 @@ func (p *Pipeline) Submit(ctx context.Context, r Request) (queue.Job, error) {
 	// A queued job's first task is published again on a repeated submit: if
 	// the first submit died between recording the job and publishing, this
 	// one finishes its work; otherwise the de-duplication id drops it.
-	t := Task{Job: j.ID, Rev: j.Revision}
+	t := Task{Job: j.ID, Rev: j.Revision, Priority: j.Priority}
 	if started {
 		p.emit(ctx, queue.Event{Job: j.ID, Rev: j.Revision, Kind: queue.EventQueued, Message: describe(src)})
 	}
-	if err := p.Queue.Publish(ctx, queue.Message{Stage: StageClean, ID: t.msgID(StageClean), Data: t}); err != nil {
+	if err := p.Queue.Publish(ctx, t.to(StageClean)); err != nil {
 		return j, err
 	}
 	return j, nil

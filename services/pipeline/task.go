@@ -3,6 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/narrator-project/narrator/queue"
 )
 
 // Stage names: each is a subject of the task stream and a durable consumer.
@@ -33,19 +36,25 @@ func synthStage(provider string) string { return StageSynth + "." + provider }
 // and, for synthesis, which chunk. Everything else is read from job state
 // and blobs, so tasks stay small and a redelivered task sees the latest.
 type Task struct {
-	Job   string `json:"job"`
-	Rev   int    `json:"rev"`
-	Chunk int    `json:"chunk,omitempty"`
+	Job      string         `json:"job"`
+	Rev      int            `json:"rev"`
+	Chunk    int            `json:"chunk,omitempty"`
+	Priority queue.Priority `json:"priority,omitempty"`
 }
 
 // LogAttrs names the task in logs.
 func (t Task) LogAttrs() []any { return []any{"job_id", t.Job, "revision", t.Rev} }
 
+// to is the task as a message to a stage, in the lane of its priority.
+func (t Task) to(stage string) queue.Message {
+	return queue.Message{Stage: stage, ID: t.msgID(stage), Data: t, Priority: t.Priority}
+}
+
 // msgID is the task's de-duplication id: a redelivered stage republishes
 // the same ids and JetStream drops the copies.
 func (t Task) msgID(stage string) string {
 	id := stage + "-" + t.Job + "-" + strconv.Itoa(t.Rev)
-	if stage == StageSynth {
+	if strings.HasPrefix(stage, StageSynth) {
 		id += "-" + strconv.Itoa(t.Chunk)
 	}
 	return id
