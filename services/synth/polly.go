@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -129,11 +130,34 @@ func NewPolly(ctx context.Context, cfg PollyConfig) (*Polly, error) {
 		return nil, fmt.Errorf("synth: polly: load AWS config: %w", err)
 	}
 	client := polly.NewFromConfig(awsCfg, func(o *polly.Options) {
+		o.HTTPClient = bufferingClient{o.HTTPClient}
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
 	return &Polly{cfg: cfg, client: client}, nil
+}
+
+// bufferingClient hands the HTTP transport a copy of each request's body
+// in memory. smithy-go closes the body it built as soon as the response's
+// headers arrive; net/http's write loop can still be reading it then, and
+// on the failed read it closes the connection under the response being
+// read ("use of closed network connection", aws/aws-sdk-go-v2#2737, seen
+// here in one request of about a hundred). Polly requests are a few KB.
+type bufferingClient struct{ next polly.HTTPClient }
+
+func (c bufferingClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		data, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("synth: polly: read the request: %w", err)
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
+	return c.next.Do(r)
 }
 
 // Name implements Provider.
