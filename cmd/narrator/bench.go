@@ -49,6 +49,7 @@ type benchConfig struct {
 	Concurrency int  `json:"synth_concurrency"`
 	ChunkTarget int  `json:"chunk_target"` // 0: the pipeline's default
 	Single      int  `json:"single_chars"` // 0: no single-article run
+	Urgent      int  `json:"urgent_chars"` // 0: no priority pair in the batch
 	Baseline    bool `json:"baseline"`
 }
 
@@ -59,6 +60,7 @@ type benchReport struct {
 	Baseline *runReport   `json:"baseline,omitempty"`
 	Speedup  *speedup     `json:"speedup,omitempty"`
 	Single   *singleRun   `json:"single,omitempty"`
+	Priority *priorityRun `json:"priority,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -80,6 +82,7 @@ type runReport struct {
 
 	slowest      benchSeconds // the longest successful API call
 	slowestChars int          // and its characters
+	priority     *priorityRun // the pair's, when one was given
 }
 
 // articleRun is one article's narration.
@@ -107,6 +110,16 @@ type bucketStats struct {
 type speedup struct {
 	Throughput float64 `json:"throughput"`        // articles a minute, pipeline ÷ baseline
 	P50        float64 `json:"time_to_audio_p50"` // baseline ÷ pipeline
+}
+
+// priorityRun is two articles of one size submitted with the batch, one
+// at high priority and one at normal, in a pipeline run of their own: what
+// priority buys a breaking story when a backlog is queued.
+type priorityRun struct {
+	Chars  int          `json:"chars"`
+	High   benchSeconds `json:"high"`
+	Normal benchSeconds `json:"normal"`
+	Ratio  float64      `json:"normal_over_high"`
 }
 
 // singleRun is one article narrated alone: the latency a newsroom sees.
@@ -157,6 +170,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&cfg.Concurrency, "synth-concurrency", 16, "chunks the pipeline synthesizes at once")
 	fs.IntVar(&cfg.ChunkTarget, "chunk-target", 0, "characters a chunk aims at; 0 for the pipeline's default")
 	fs.IntVar(&cfg.Single, "single", 9000, "characters of the article narrated alone; 0 to skip")
+	fs.IntVar(&cfg.Urgent, "urgent", 3000, "characters of two more articles submitted with the batch, one at high priority and one at normal; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -165,8 +179,8 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 {
-		return usageError{"want --articles ≥ 0, 100 ≤ --min-chars ≤ --max-chars, --synth-concurrency ≥ 1, --single ≥ 0"}
+	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 || cfg.Urgent < 0 {
+		return usageError{"want --articles ≥ 0, 100 ≤ --min-chars ≤ --max-chars, --synth-concurrency ≥ 1, --single ≥ 0, --urgent ≥ 0"}
 	}
 	if cfg.Latency == 0 {
 		cfg.Latency = -1 // the flag's 0 means none; the fake's 0 means its default
@@ -203,7 +217,7 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 	both := func(articles []benchArticle, pipe, base **runReport) error {
 		var wg sync.WaitGroup
 		var perr, berr error
-		wg.Go(func() { *pipe, perr = benchPipeline(ctx, cfg, articles) })
+		wg.Go(func() { *pipe, perr = benchPipeline(ctx, cfg, articles, nil) })
 		if cfg.Baseline {
 			wg.Go(func() { *base, berr = benchBaseline(ctx, cfg, articles) })
 		}
@@ -220,6 +234,15 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 			if p50 := median(rep.Pipeline.Articles); p50 > 0 {
 				rep.Speedup.P50 = float64(median(b.Articles)) / float64(p50)
 			}
+		}
+		if cfg.Urgent > 0 {
+			// Their own seeds: no chunk of theirs is in the batch's cache.
+			pair := []benchArticle{makeArticle(cfg.Seed^0xface, cfg.Urgent), makeArticle(cfg.Seed^0xfade, cfg.Urgent)}
+			r, err := benchPipeline(ctx, cfg, articles, pair)
+			if err != nil {
+				return nil, err
+			}
+			rep.Priority = r.priority
 		}
 	}
 	if cfg.Single > 0 {
@@ -276,7 +299,9 @@ func openAIFor(url string) (*synth.OpenAI, error) {
 
 // benchPipeline narrates the articles through every stage in this process:
 // an embedded NATS server on a temporary store, all submitted at once.
-func benchPipeline(ctx context.Context, cfg benchConfig, articles []benchArticle) (*runReport, error) {
+// The pair, when given, is submitted with them, the first at high
+// priority and the second at normal, and reported apart from the batch.
+func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchArticle) (*runReport, error) {
 	fake, url, stopFake, err := startFake(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -335,10 +360,22 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles []benchArticle
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, a := range articles {
-		wg.Go(func() { rep.Articles[i] = narrateOne(ctx, p, q, a, start) })
+		wg.Go(func() { rep.Articles[i] = narrateOne(ctx, p, q, a, queue.Normal, start) })
+	}
+	var high, normal articleRun
+	if len(pair) == 2 {
+		wg.Go(func() { high = narrateOne(ctx, p, q, pair[0], queue.High, start) })
+		wg.Go(func() { normal = narrateOne(ctx, p, q, pair[1], queue.Normal, start) })
 	}
 	wg.Wait()
 	rep.Wall = benchSeconds(time.Since(start))
+	if len(pair) == 2 {
+		if err := cmp.Or(high.Error, normal.Error); err != "" {
+			return nil, fmt.Errorf("the priority pair: %s", err)
+		}
+		rep.priority = &priorityRun{Chars: high.Chars, High: high.TimeToAudio, Normal: normal.TimeToAudio,
+			Ratio: float64(normal.TimeToAudio) / float64(high.TimeToAudio)}
+	}
 
 	st := sy.Stats()
 	rep.BilledChars, rep.CacheHits = st.Billed, st.CacheHits
@@ -356,10 +393,10 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles []benchArticle
 }
 
 // narrateOne submits one article and follows it to its end.
-func narrateOne(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, a benchArticle, start time.Time) articleRun {
+func narrateOne(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, a benchArticle, prio queue.Priority, start time.Time) articleRun {
 	r := articleRun{ID: a.ID}
 	fail := func(err error) articleRun { r.Error = err.Error(); return r }
-	j, err := p.Submit(ctx, pipeline.Request{ArticleID: a.ID, Body: a.HTML, Kind: "html", Options: queue.Options{Provider: "openai"}})
+	j, err := p.Submit(ctx, pipeline.Request{ArticleID: a.ID, Body: a.HTML, Kind: "html", Options: queue.Options{Provider: "openai"}, Priority: prio})
 	if err != nil {
 		return fail(err)
 	}
@@ -567,6 +604,10 @@ func (rep *benchReport) print(w io.Writer) {
 	}
 	if s := rep.Speedup; s != nil {
 		fmt.Fprintf(w, "\nspeed-up over the baseline: %.1f× articles a minute, %.1f× median time-to-audio\n", s.Throughput, s.P50)
+	}
+	if pr := rep.Priority; pr != nil {
+		fmt.Fprintf(w, "\ntwo %d-character articles submitted with the batch: time-to-audio %s at high priority, %s at normal (%.1f×)\n",
+			pr.Chars, pr.High, pr.Normal, pr.Ratio)
 	}
 	if s := rep.Single; s != nil {
 		fmt.Fprintf(w, "\none %d-character article alone (%d chunks): time-to-audio %s", s.Chars, s.Chunks, s.Pipeline)

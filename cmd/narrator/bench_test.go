@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestBenchReportIsConsistent(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"bench", "--json", "--articles", "2", "--min-chars", "300", "--max-chars", "700",
-		"--latency-per-char", "200us", "--single", "800", "--chunk-target", "300"}, stdio{Out: &out, Err: &errOut})
+		"--latency-per-char", "200us", "--single", "800", "--chunk-target", "300", "--urgent", "400"}, stdio{Out: &out, Err: &errOut})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -53,6 +54,11 @@ func TestBenchReportIsConsistent(t *testing.T) {
 			VsSequential                float64 `json:"vs_sequential"`
 			VsLimit                     float64 `json:"vs_limit"`
 		}
+		Priority struct {
+			Chars        int
+			High, Normal float64
+			Ratio        float64 `json:"normal_over_high"`
+		}
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
@@ -78,6 +84,9 @@ func TestBenchReportIsConsistent(t *testing.T) {
 	}
 	if rep.Speedup.Throughput <= 0 || rep.Speedup.P50 <= 0 {
 		t.Errorf("speed-up %+v", rep.Speedup)
+	}
+	if p := rep.Priority; p.Chars < 300 || p.High <= 0 || p.Normal <= 0 || math.Abs(p.Ratio-p.Normal/p.High) > 0.05*p.Ratio {
+		t.Errorf("priority pair: %+v", p)
 	}
 	s := rep.Single
 	if s.Chunks < 2 || s.Pipeline <= 0 || s.Sequential <= 0 || s.Limit <= 0 || s.Pipeline < s.Limit || s.VsLimit < 1 {
