@@ -25,6 +25,7 @@ const (
 	BlobsBucket  = "narrator-blobs"
 	AudioBucket  = "narrator-audio"
 	LexBucket    = "narrator-lexicons"
+	SeenBucket   = "narrator-seen"
 	taskSubject  = "narrator.task."
 	eventSubject = "narrator.event."
 	wakeSubject  = "narrator.wake." // plain NATS: a stage has new tasks
@@ -96,6 +97,7 @@ type Queue struct {
 	events   jetstream.Stream
 	jobs     jetstream.KeyValue
 	lexicons jetstream.KeyValue
+	seen     jetstream.KeyValue
 	blobs    jetstream.ObjectStore
 	audio    jetstream.ObjectStore
 	closed   chan struct{} // closed when the connection is closed
@@ -189,6 +191,17 @@ func (q *Queue) declare(ctx context.Context) error {
 	})
 	if err != nil {
 		return q.declareErr("key-value bucket "+LexBucket, err)
+	}
+	q.seen, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      SeenBucket,
+		Description: "narrator keys that may be used once, such as CMS delivery signatures",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     1,
+		TTL:         SeenTTL,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+SeenBucket, err)
 	}
 	q.blobs, err = q.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,

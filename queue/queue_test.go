@@ -482,3 +482,24 @@ func TestFollowAllSeesEveryJobSince(t *testing.T) {
 		t.Errorf("got %v, want %s (and nothing from before)", got, want)
 	}
 }
+
+func TestOnceHoldsAcrossConnections(t *testing.T) {
+	srv := newQueue(t, Config{Listen: "127.0.0.1:0"})
+	other := newQueue(t, Config{URL: srv.ClientURL()})
+	ctx := context.Background()
+	once := func(q *Queue, want bool) {
+		t.Helper()
+		first, err := q.Once(ctx, "cms.abc")
+		if err != nil || first != want {
+			t.Fatalf("Once = %v, %v; want %v", first, err, want)
+		}
+	}
+	once(srv, true)
+	once(other, false) // another server sees the key taken
+	once(srv, false)
+	if err := other.Forget(ctx, "cms.abc"); err != nil {
+		t.Fatal(err)
+	}
+	once(srv, true) // forgotten: usable once more
+	once(other, false)
+}

@@ -93,6 +93,10 @@ func (c *Config) Validate() error {
 	if c.Options.Provider == "" {
 		errs = append(errs, errors.New("api: no speech provider for submitted narrations (set the engine)"))
 	}
+	if c.HookTolerance < 0 || 2*c.HookTolerance > queue.SeenTTL {
+		// A signature must be remembered while its timestamp still passes.
+		errs = append(errs, fmt.Errorf("api: the CMS webhook's timestamp tolerance must be at most %s, got %s", queue.SeenTTL/2, c.HookTolerance))
+	}
 	if c.CMSSecret != "" && len(c.CMSSecret) < MinSecretLen {
 		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_SECRET must be at least %d characters (generate one with: openssl rand -hex 32)", MinSecretLen))
 	}
@@ -119,16 +123,15 @@ func (c *Config) Validate() error {
 
 // Server is the editors' HTTP handler.
 type Server struct {
-	cfg     Config
-	p       *pipeline.Pipeline
-	q       *queue.Queue
-	lex     lexicon.Store
-	guard   *ingest.Guard
-	log     *slog.Logger
-	auth    *authenticator
-	replays *replayCache
-	pages   *pages
-	mux     *http.ServeMux
+	cfg   Config
+	p     *pipeline.Pipeline
+	q     *queue.Queue
+	lex   lexicon.Store
+	guard *ingest.Guard
+	log   *slog.Logger
+	auth  *authenticator
+	pages *pages
+	mux   *http.ServeMux
 }
 
 // New returns the handler. It panics if a dashboard template is missing,
@@ -151,16 +154,15 @@ func New(deps Deps, cfg Config) (*Server, error) {
 		deps.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     cfg,
-		p:       deps.Pipeline,
-		q:       deps.Queue,
-		lex:     deps.Lexicons,
-		guard:   deps.Guard,
-		log:     deps.Logger,
-		auth:    newAuthenticator(cfg.Tokens),
-		replays: newReplayCache(2 * cfg.HookTolerance),
-		pages:   loadPages(),
-		mux:     http.NewServeMux(),
+		cfg:   cfg,
+		p:     deps.Pipeline,
+		q:     deps.Queue,
+		lex:   deps.Lexicons,
+		guard: deps.Guard,
+		log:   deps.Logger,
+		auth:  newAuthenticator(cfg.Tokens),
+		pages: loadPages(),
+		mux:   http.NewServeMux(),
 	}
 	s.routes()
 	return s, nil

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -60,13 +60,24 @@ func (s *Server) cmsHook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	if !s.replays.reserve(sig, s.cfg.Now()) {
+	// Each signature is taken once across every API server; a delivery
+	// that fails is forgotten, so that the CMS may retry it.
+	sum := sha256.Sum256([]byte(sig))
+	key := "cms." + hex.EncodeToString(sum[:])
+	first, err := s.q.Once(r.Context(), key)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !first {
 		writeError(w, http.StatusConflict, "this signature was used before: a replayed delivery is refused (sign every delivery afresh)")
 		return
 	}
 	ans, err := s.handleHook(r, body)
 	if err != nil {
-		s.replays.release(sig) // the CMS may retry the same delivery
+		if ferr := s.q.Forget(context.WithoutCancel(r.Context()), key); ferr != nil {
+			s.log.Warn("CMS webhook: the failed delivery cannot be retried", "err", ferr)
+		}
 		var he *httpError
 		if errors.As(err, &he) {
 			writeError(w, he.status, he.msg)
@@ -75,7 +86,6 @@ func (s *Server) cmsHook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.replays.confirm(sig, s.cfg.Now())
 	status := http.StatusOK
 	if ans.Action == "narrate" {
 		status = http.StatusAccepted
@@ -164,50 +174,4 @@ func (s *Server) handleHook(r *http.Request, body []byte) (hookAnswer, error) {
 	}
 	ans.ID, ans.Revision, ans.State = j.ID, j.Revision, string(j.State)
 	return ans, nil
-}
-
-// replayCache remembers the signatures of accepted deliveries until their
-// timestamps are too old to pass anyway. It lives in this process: behind
-// several API servers, a replay sent to another server is refused by the
-// timestamp only, and is harmless besides, since narrating is idempotent.
-type replayCache struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	seen map[string]time.Time // signature → when it may be forgotten; zero while in flight
-}
-
-func newReplayCache(ttl time.Duration) *replayCache {
-	return &replayCache{ttl: ttl, seen: map[string]time.Time{}}
-}
-
-// reserve claims a signature for one delivery; false if it was used or is
-// in use.
-func (c *replayCache) reserve(sig string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, until := range c.seen {
-		if !until.IsZero() && now.After(until) {
-			delete(c.seen, k)
-		}
-	}
-	if _, used := c.seen[sig]; used {
-		return false
-	}
-	c.seen[sig] = time.Time{}
-	return true
-}
-
-// confirm marks a reserved signature used.
-func (c *replayCache) confirm(sig string, now time.Time) {
-	c.mu.Lock()
-	c.seen[sig] = now.Add(c.ttl)
-	c.mu.Unlock()
-}
-
-// release frees a reserved signature whose delivery failed, so that the
-// CMS's retry of the same delivery is taken.
-func (c *replayCache) release(sig string) {
-	c.mu.Lock()
-	delete(c.seen, sig)
-	c.mu.Unlock()
 }
