@@ -16,11 +16,24 @@ func (f *FS) Handler() http.Handler {
 }
 
 func (f *FS) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	h := w.Header()
+	// Published files are public and read without cookies: web podcast
+	// players on other sites may fetch transcripts, chapters and ranges.
+	h.Set("Access-Control-Allow-Origin", "*")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+		h.Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Modified-Since, If-Range")
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.Set("Allow", "GET, HEAD, OPTIONS")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges, ETag")
 	key := strings.TrimPrefix(r.URL.Path, "/")
 	file, obj, err := f.open(r.Context(), key)
 	switch {
@@ -32,7 +45,6 @@ func (f *FS) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer file.Close()
-	h := w.Header()
 	// Setting Content-Type stops ServeContent from sniffing the bytes.
 	h.Set("Content-Type", obj.Meta.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")

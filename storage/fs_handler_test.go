@@ -60,6 +60,7 @@ func TestFSHandler(t *testing.T) {
 				"Content-Type": meta.ContentType, "Cache-Control": meta.CacheControl,
 				"Content-Disposition": meta.ContentDisposition, "Content-Length": fmt.Sprint(len(data)),
 				"Accept-Ranges": "bytes", "ETag": obj.ETag, "X-Content-Type-Options": "nosniff",
+				"Access-Control-Allow-Origin": "*",
 			},
 		},
 		{
@@ -74,7 +75,8 @@ func TestFSHandler(t *testing.T) {
 			wantStatus: 206, wantBody: data[100:1100],
 			wantHeader: map[string]string{
 				"Content-Range": fmt.Sprintf("bytes 100-1099/%d", len(data)), "Content-Length": "1000",
-				"Content-Type": meta.ContentType,
+				"Content-Type": meta.ContentType, "Access-Control-Allow-Origin": "*",
+				"Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges, ETag",
 			},
 		},
 		{
@@ -103,8 +105,17 @@ func TestFSHandler(t *testing.T) {
 		{name: "escaping key", method: "GET", url: srv.URL + "/media/audio/..%2f..%2fmeta/x", wantStatus: 404},
 		{name: "empty key", method: "GET", url: srv.URL + "/media/", wantStatus: 404},
 		{
+			name: "cross-origin preflight for a range", method: "OPTIONS", url: url,
+			header:     map[string]string{"Origin": "https://podcasts.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range"},
+			wantStatus: 204, wantBody: []byte{},
+			wantHeader: map[string]string{
+				"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD",
+				"Access-Control-Allow-Headers": "Range, If-None-Match, If-Modified-Since, If-Range",
+			},
+		},
+		{
 			name: "POST not allowed", method: "POST", url: url, wantStatus: 405,
-			wantHeader: map[string]string{"Allow": "GET, HEAD"},
+			wantHeader: map[string]string{"Allow": "GET, HEAD, OPTIONS"},
 		},
 	}
 	for _, tc := range cases {
