@@ -316,31 +316,49 @@ func usageKey(day time.Time, counter string) string {
 	return "usage." + day.UTC().Format("2006-01-02") + "." + counter
 }
 
-// AddUsage adds n billed characters to the day's counters, with
-// compare-and-swap so that concurrent workers never lose an increment.
+// AddUsage adds n billed characters (n may be negative, to settle a
+// reservation) to the day's counters, with compare-and-swap so that
+// concurrent workers never lose an increment.
 func (s *Jobs) AddUsage(ctx context.Context, day time.Time, n int, counters ...string) error {
 	for _, c := range counters {
-		key := usageKey(day, c)
-		for attempt := 0; ; attempt++ {
-			cur, rev, err := s.usage(ctx, key)
-			if err != nil {
-				return err
-			}
-			val := []byte(strconv.Itoa(cur + n))
-			if rev == 0 {
-				_, err = s.kv.Create(ctx, key, val)
-			} else {
-				_, err = s.kv.Update(ctx, key, val, rev)
-			}
-			if err == nil {
-				break
-			}
-			if !isWrongRevision(err) || attempt > 100 {
-				return fmt.Errorf("queue: usage %s: %w", key, err)
-			}
+		if _, _, err := s.addUsage(ctx, usageKey(day, c), n, 0); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// ReserveUsage adds n characters to a day's counter only if the counter
+// stays within limit, atomically across the cluster: chunks synthesized
+// at once can never together pass a budget. It returns the counter's
+// value before the reservation and whether it was made.
+func (s *Jobs) ReserveUsage(ctx context.Context, day time.Time, counter string, n, limit int) (int, bool, error) {
+	return s.addUsage(ctx, usageKey(day, counter), n, limit)
+}
+
+// addUsage adds n to a counter unless the sum would pass limit (0: none).
+func (s *Jobs) addUsage(ctx context.Context, key string, n, limit int) (int, bool, error) {
+	for attempt := 0; ; attempt++ {
+		cur, rev, err := s.usage(ctx, key)
+		if err != nil {
+			return 0, false, err
+		}
+		if limit > 0 && cur+n > limit {
+			return cur, false, nil
+		}
+		val := []byte(strconv.Itoa(cur + n))
+		if rev == 0 {
+			_, err = s.kv.Create(ctx, key, val)
+		} else {
+			_, err = s.kv.Update(ctx, key, val, rev)
+		}
+		if err == nil {
+			return cur, true, nil
+		}
+		if !isWrongRevision(err) || attempt > 100 {
+			return 0, false, fmt.Errorf("queue: usage %s: %w", key, err)
+		}
+	}
 }
 
 // Usage returns the characters billed on a UTC day to a counter.

@@ -426,6 +426,41 @@ func TestUsageCountsEveryIncrement(t *testing.T) {
 	}
 }
 
+func TestReservationsNeverPassTheLimit(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	jobs := q.Jobs()
+	day := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	var (
+		wg      sync.WaitGroup
+		granted atomic.Int32
+	)
+	// Twenty chunks of 100 characters at once against a budget of 1,050.
+	for range 20 {
+		wg.Go(func() {
+			_, ok, err := jobs.ReserveUsage(ctx, day, "publication.daily", 100, 1050)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := jobs.Usage(ctx, day, "publication.daily"); granted.Load() != 10 || n != 1000 || err != nil {
+		t.Errorf("%d reservations granted, counter %d (%v); want 10 and 1000", granted.Load(), n, err)
+	}
+	// A settled reservation gives back what was not billed.
+	if err := jobs.AddUsage(ctx, day, -100, "publication.daily"); err != nil {
+		t.Fatal(err)
+	}
+	used, ok, err := jobs.ReserveUsage(ctx, day, "publication.daily", 150, 1050)
+	if !ok || used != 900 || err != nil {
+		t.Errorf("after giving back 100: reserve 150 = %d, %v, %v; want granted at 900", used, ok, err)
+	}
+}
+
 func TestDocsUpdateLosesNoEdit(t *testing.T) {
 	q := newQueue(t, Config{})
 	ctx := context.Background()

@@ -382,6 +382,36 @@ func TestBudgets(t *testing.T) {
 			t.Errorf("%d calls after the budget ran out", n-calls)
 		}
 	})
+	t.Run("daily budget with chunks in flight together", func(t *testing.T) {
+		fake.Reset()
+		// Six paragraphs of about 300 characters, a chunk each, all
+		// synthesized at once, against a budget for four of them.
+		var ps []string
+		for i := range 6 {
+			ps = append(ps, fmt.Sprintf("Paragraph %d. ", i+1)+strings.Repeat("The committee weighed the plan for the harbour. ", 6))
+		}
+		h := start(t, prov, nil, withConfig(pipeline.Config{DailyChars: 1300, TargetChars: 300}))
+		j := h.narrate(t, pipeline.Request{ArticleID: "parallel", Body: []byte("Harbour\n\n" + strings.Join(ps, "\n\n")), Kind: "text", Options: queue.Options{Provider: "openai"}})
+		if j.State != queue.Failed || !strings.Contains(j.Error, "over budget") {
+			t.Errorf("job %s %q; want it over the daily budget", j.State, j.Error)
+		}
+		// The job failed with the first chunk refused; let the chunks
+		// already in flight finish and settle.
+		if err := h.q.WaitIdle(t.Context(), "synth.openai"); err != nil {
+			t.Fatal(err)
+		}
+		billed := 0
+		for _, e := range fake.Log() {
+			billed += e.Chars
+		}
+		used, err := h.q.Jobs().Usage(t.Context(), time.Now(), "publication."+pipeline.DefaultPublication)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if billed > 1300 || used > 1300 || used != billed {
+			t.Errorf("billed %d characters, counted %d, against a budget of 1,300", billed, used)
+		}
+	})
 }
 
 func TestLanguagePicksTheVoice(t *testing.T) {

@@ -176,17 +176,15 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		Instructions: cmp.Or(j.Options.Instructions, pub.Instructions),
 		Language:     j.Language,
 	}
-	if err := p.checkBudget(ctx, sy, req, j); err != nil {
+	day := time.Now()
+	reserved, err := p.reserveBudget(ctx, sy, req, j, day)
+	if err != nil {
 		return nil, err
 	}
 	began := time.Now()
 	res, err := sy.Synthesize(ctx, req)
 	observeSynth(sy.Provider().Name(), res, err, time.Since(began))
-	if res.Billed > 0 {
-		if err := p.Queue.Jobs().AddUsage(ctx, time.Now(), res.Billed, "provider."+sy.Provider().Name(), "publication."+pubKey(j.Options.Publication)); err != nil {
-			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
-		}
-	}
+	p.recordUsage(context.WithoutCancel(ctx), t, sy, j, day, reserved, res.Billed)
 	if err != nil {
 		st.Error = err.Error()
 		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
@@ -239,29 +237,51 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 // ErrBudget is the cause of jobs that would bill more than allowed.
 var ErrBudget = errors.New("over budget")
 
-// checkBudget fails a chunk that would take its publication past the
-// day's budget. A chunk in the cache costs nothing and always passes.
-func (p *Pipeline) checkBudget(ctx context.Context, sy *synth.Synthesizer, req synth.Request, j queue.Job) error {
+// reserveBudget takes the characters a chunk needs from its publication's
+// budget for the day, before any API call, and returns how many it took;
+// a chunk that would pass the budget fails. The reservation is atomic
+// across the cluster, so chunks synthesized at once cannot together pass
+// the budget. A chunk in the cache costs nothing and takes nothing.
+func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req synth.Request, j queue.Job, day time.Time) (int, error) {
 	if p.cfg.DailyChars <= 0 {
-		return nil
+		return 0, nil
 	}
 	key, _, err := sy.Key(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := p.Queue.Audio().Size(ctx, key); err == nil {
-		return nil
+		return 0, nil
 	}
 	pub := pubKey(j.Options.Publication)
-	used, err := p.Queue.Jobs().Usage(ctx, time.Now(), "publication."+pub)
+	n := utf8.RuneCountInString(req.Text)
+	used, ok, err := p.Queue.Jobs().ReserveUsage(ctx, day, "publication."+pub, n, p.cfg.DailyChars)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if n := utf8.RuneCountInString(req.Text); used+n > p.cfg.DailyChars {
-		return fault.Permanent(fmt.Errorf("%w: publication %s has billed %d of its %d characters today; this chunk needs %d more",
+	if !ok {
+		return 0, fault.Permanent(fmt.Errorf("%w: publication %s has billed or reserved %d of its %d characters today; this chunk needs %d more",
 			ErrBudget, pub, used, p.cfg.DailyChars, n))
 	}
-	return nil
+	return n, nil
+}
+
+// recordUsage counts what a chunk billed against its provider and settles
+// its publication's reservation: the difference is given back (all of it
+// when the call failed or came from the cache). A worker that dies between
+// the two leaves its reservation counted, erring on the budget's side.
+func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesizer, j queue.Job, day time.Time, reserved, billed int) {
+	jobs := p.Queue.Jobs()
+	if billed > 0 {
+		if err := jobs.AddUsage(ctx, time.Now(), billed, "provider."+sy.Provider().Name()); err != nil {
+			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
+		}
+	}
+	if d := billed - reserved; d != 0 {
+		if err := jobs.AddUsage(ctx, day, d, "publication."+pubKey(j.Options.Publication)); err != nil {
+			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
+		}
+	}
 }
 
 func (p *Pipeline) stitchConfig(speed float64) stitch.Config {
