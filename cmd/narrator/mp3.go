@@ -77,7 +77,7 @@ func printAnalysis(w io.Writer, name string, a *mp3.Analysis) {
 		p("  header      %s", line)
 	}
 	if a.Decoded {
-		p("  loudness    %.1f LUFS, peak %.1f dBFS", a.Loudness, dB(a.Peak))
+		p("  loudness    %.1f LUFS, true peak %.1f dBTP", a.Loudness, dB(a.Peak))
 		p("  silence     leading %s, trailing %s, longest inside %s; end level %.1f dBFS",
 			a.LeadingSilence, a.TrailingSilence, a.LongestSilence, a.EndLevel)
 	}

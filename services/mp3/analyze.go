@@ -107,7 +107,7 @@ type Analysis struct {
 	// Samples.
 	DecodedSamples int64 `json:"decoded_samples,omitempty"`
 	// Loudness is the integrated loudness (LUFS), or Silent; Peak the
-	// highest absolute sample, 1 being full scale.
+	// true peak, 1 being full scale.
 	Loudness float64   `json:"loudness,omitempty"`
 	Peak     float64   `json:"peak,omitempty"`
 	Blocks   Histogram `json:"blocks,omitzero"`

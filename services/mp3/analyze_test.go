@@ -86,6 +86,9 @@ func TestAnalyzeLameFixtures(t *testing.T) {
 			if ref := mp3test.EBUR128(t, path); math.Abs(a.Loudness-ref) > 0.5 {
 				t.Errorf("loudness %.2f LUFS, ffmpeg ebur128 says %.2f", a.Loudness, ref)
 			}
+			if ref, got := mp3test.TruePeak(t, path), 20*math.Log10(a.Peak); math.Abs(got-ref) > 0.3 {
+				t.Errorf("true peak %.2f dBTP, ffmpeg ebur128 says %.1f", got, ref)
+			}
 		})
 	}
 }

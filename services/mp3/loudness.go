@@ -67,7 +67,7 @@ func kWeighting(rate int) (shelf, highpass biquad) {
 	return shelf, highpass
 }
 
-// Meter measures integrated loudness and sample peak. Feed it samples with
+// Meter measures integrated loudness and true peak. Feed it samples with
 // Add, one frame of channels at a time.
 type Meter struct {
 	channels int
@@ -78,13 +78,13 @@ type Meter struct {
 	last     [3]float64 // the three sub-blocks before the current one
 	subs     int        // complete sub-blocks so far
 	blocks   []float64  // mean square of every complete 400 ms block
-	peak     float64
+	peak     *truePeak
 }
 
 // NewMeter returns a meter for audio of the given rate and channel count.
 // Every channel is weighted 1, as BS.1770 weights left, right and centre.
 func NewMeter(rate, channels int) *Meter {
-	m := &Meter{channels: channels, sub: rate / 10}
+	m := &Meter{channels: channels, sub: rate / 10, peak: newTruePeak(rate, channels)}
 	for range channels {
 		s, h := kWeighting(rate)
 		m.filters = append(m.filters, [2]biquad{s, h})
@@ -95,13 +95,12 @@ func NewMeter(rate, channels int) *Meter {
 // Add feeds one sample per channel, each in -1..1.
 func (m *Meter) Add(samples ...float64) {
 	for ch, x := range samples[:m.channels] {
-		if a := math.Abs(x); a > m.peak {
-			m.peak = a
-		}
+		m.peak.add(ch, x)
 		f := &m.filters[ch]
 		y := f[1].step(f[0].step(x))
 		m.acc += y * y
 	}
+	m.peak.next()
 	m.n++
 	if m.n == m.sub {
 		if m.subs >= 3 {
@@ -114,8 +113,9 @@ func (m *Meter) Add(samples ...float64) {
 	}
 }
 
-// Peak returns the highest absolute sample value seen.
-func (m *Meter) Peak() float64 { return m.peak }
+// Peak returns the true peak, 1 being full scale: the highest absolute
+// value of the signal between samples as well as at them.
+func (m *Meter) Peak() float64 { return m.peak.peak }
 
 // Integrated returns the gated integrated loudness in LUFS, or Silent.
 func (m *Meter) Integrated() float64 { return integrate(m.blocks) }

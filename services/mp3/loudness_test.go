@@ -94,3 +94,26 @@ func TestHistogramMergeShiftsByGain(t *testing.T) {
 		t.Errorf("merged %d blocks", h.Blocks())
 	}
 }
+
+func TestTruePeakFindsPeaksBetweenSamples(t *testing.T) {
+	// A sine at a quarter of the sample rate, a quarter period off: every
+	// sample lands at ±amp/√2, 3 dB below the wave's true crest.
+	for _, rate := range []int{24000, 44100, 48000, 96000, 192000} {
+		const amp = 0.5
+		m := NewMeter(rate, 1)
+		sample := 0.0
+		for i := range rate {
+			x := amp * math.Sin(math.Pi/2*float64(i)+math.Pi/4)
+			sample = max(sample, math.Abs(x))
+			m.Add(x)
+		}
+		samplePeak, truePeak := 20*math.Log10(sample), 20*math.Log10(m.Peak())
+		want := 20 * math.Log10(amp)
+		if rate >= 192000 {
+			want = samplePeak // Annex 2: no oversampling from 192 kHz
+		}
+		if math.Abs(truePeak-want) > 0.1 {
+			t.Errorf("%d Hz: true peak %.2f dBTP, want %.2f (sample peak %.2f dBFS)", rate, truePeak, want, samplePeak)
+		}
+	}
+}

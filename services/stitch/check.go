@@ -96,7 +96,7 @@ func chunkReport(a *mp3.Analysis, chars int, want mp3.Format, cfg Config, chunk 
 
 	if a.Decoded {
 		r.add(CheckSilent, chunk, a.Loudness > mp3.Silent && a.Peak > dbToLinear(cfg.SilenceThreshold),
-			"loudness %.1f LUFS, peak %.1f dBFS", a.Loudness, linearToDB(a.Peak))
+			"loudness %.1f LUFS, true peak %.1f dBTP", a.Loudness, linearToDB(a.Peak))
 		r.add(CheckAbruptEnd, chunk, a.EndLevel <= cfg.AbruptLevel,
 			"the last 50 ms are at %.1f dBFS (limit %.1f)", a.EndLevel, cfg.AbruptLevel)
 		r.add(CheckSilence, chunk, a.LongestSilence <= cfg.Pauses.Longest(),

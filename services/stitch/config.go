@@ -23,7 +23,7 @@ type Config struct {
 	Target float64
 	// KeepLoudness leaves every chunk's gain as it is.
 	KeepLoudness bool
-	// PeakCeiling is the highest sample peak (dBFS) a gain change may reach.
+	// PeakCeiling is the highest true peak (dBTP) a gain change may reach.
 	PeakCeiling float64
 	// Tolerance is how far (LU) the result may be from Target.
 	Tolerance float64
@@ -53,7 +53,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultTarget         = -16.0 // LUFS: the podcast norm
-	DefaultPeakCeiling    = -1.0  // dBFS: room for the peaks between samples
+	DefaultPeakCeiling    = -1.0  // dBTP, as podcast platforms ask
 	DefaultTolerance      = 1.0   // LU
 	DefaultCharsPerMinute = 950.0 // a news reader at speed 1.0
 	DefaultAbruptLevel    = -40.0 // dBFS
@@ -106,7 +106,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("loudness target %.1f LUFS is outside -70..0", c.Target))
 	}
 	if c.PeakCeiling > 0 {
-		errs = append(errs, fmt.Errorf("peak ceiling %.1f dBFS is above full scale", c.PeakCeiling))
+		errs = append(errs, fmt.Errorf("peak ceiling %.1f dBTP is above full scale", c.PeakCeiling))
 	}
 	if c.Tolerance < 0 {
 		errs = append(errs, fmt.Errorf("loudness tolerance %.1f LU is negative", c.Tolerance))

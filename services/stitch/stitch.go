@@ -34,8 +34,8 @@ type Result struct {
 	Samples  int64         `json:"samples"`  // playing samples per channel
 	Duration time.Duration `json:"duration"` // playing time
 	// Loudness is the integrated loudness of the file (LUFS), computed from
-	// the chunks' measured blocks and the gains applied; Peak the highest
-	// sample (dBFS).
+	// the chunks' measured blocks and the gains applied; Peak the true
+	// peak (dBTP).
 	Loudness float64       `json:"loudness"`
 	Peak     float64       `json:"peak"`
 	Delay    int           `json:"delay"`   // encoder delay stated in the LAME tag

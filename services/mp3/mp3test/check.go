@@ -125,22 +125,37 @@ func MP3ValProblems(tb testing.TB, path string) []string {
 
 var integratedRE = regexp.MustCompile(`I:\s+(-?[0-9.]+|-inf) LUFS`)
 
-// EBUR128 returns the integrated loudness ffmpeg's ebur128 filter measures.
+// EBUR128 returns the integrated loudness ffmpeg's ebur128 filter
+// measures in the file (LUFS).
 func EBUR128(tb testing.TB, path string) float64 {
 	tb.Helper()
+	return ebur128(tb, path, "ebur128", integratedRE)
+}
+
+// TruePeak returns the true peak ffmpeg's ebur128 filter measures in the
+// file (dBTP, to a tenth).
+func TruePeak(tb testing.TB, path string) float64 {
+	tb.Helper()
+	return ebur128(tb, path, "ebur128=peak=true", truePeakRE)
+}
+
+var truePeakRE = regexp.MustCompile(`True peak:\s+Peak:\s+(-?[0-9.]+|-inf) dBFS`)
+
+func ebur128(tb testing.TB, path, filter string, re *regexp.Regexp) float64 {
+	tb.Helper()
 	ffmpeg := Tool(tb, "ffmpeg", "ffmpeg")
-	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostats", "-i", path, "-af", "ebur128", "-f", "null", "-").CombinedOutput()
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostats", "-i", path, "-af", filter, "-f", "null", "-").CombinedOutput()
 	if err != nil {
-		tb.Fatalf("ffmpeg ebur128 %s: %v\n%s", path, err, out)
+		tb.Fatalf("ffmpeg %s %s: %v\n%s", filter, path, err, out)
 	}
 	s := string(out)
 	i := strings.LastIndex(s, "Summary:")
 	if i < 0 {
-		tb.Fatalf("ffmpeg ebur128 %s: no summary\n%s", path, out)
+		tb.Fatalf("ffmpeg %s %s: no summary\n%s", filter, path, out)
 	}
-	m := integratedRE.FindStringSubmatch(s[i:])
+	m := re.FindStringSubmatch(s[i:])
 	if m == nil {
-		tb.Fatalf("ffmpeg ebur128 %s: no integrated loudness\n%s", path, s[i:])
+		tb.Fatalf("ffmpeg %s %s: no %s in the summary\n%s", filter, path, re, s[i:])
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
