@@ -222,6 +222,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/dashboard/"),
 		chromedp.WaitVisible(chromedp.ID("narrations")),
 		shot(dir, "08-narrations-done"),
+		// The list follows every narration's events once this is set.
+		chromedp.WaitVisible(`#narrations[data-live="true"]`),
 	)
 	if got := run(t, ctx, chromedp.Text(chromedp.CSS("#narrations a.title"))); got != title {
 		t.Errorf("list shows %q, want the literal title", got)

@@ -75,6 +75,9 @@ function followNarration(job) {
 // narrations it does not show have started.
 function followList(table) {
   const es = new EventSource("/api/events");
+  // Once open, every narration event from here on reaches the page.
+  es.onopen = () => { table.dataset.live = "true"; };
+  es.onerror = () => { table.dataset.live = "false"; };
   es.onmessage = (msg) => {
     const e = JSON.parse(msg.data);
     const row = table.querySelector('tr[data-job="' + CSS.escape(e.job) + '"]');
