@@ -4,7 +4,7 @@
 // billion dollars" and not "dollar sign four point two billion".
 //
 // Rules are per language; English is complete, Ukrainian covers numbers,
-// money and percentages. A provider that normalizes well itself can be
+// money, percentages, dates, years, decades, times and written ordinals. A provider that normalizes well itself can be
 // given the light mode, which rewrites only what engines get wrong
 // (addresses, e-mail, symbols and abbreviations).
 package normalize

@@ -119,14 +119,15 @@ func ukCount(intPart, frac string, noun ukNoun) string {
 	return ukCardinal(intPart, noun.feminine) + " " + noun.forms[ukForm(n)]
 }
 
-// ukrainianRules cover numbers, money and percentages; dates and times,
-// which need ordinals in the genitive, are left as written.
+// ukrainianRules cover numbers, money, percentages, dates, years,
+// decades, times and written ordinals, each in the case its noun or
+// preposition asks for.
 func ukrainianRules() []rule {
 	const num = `(\d{1,3}(?:[  ]\d{3})+|\d+)(?:[.,](\d+))?`
 	R := func(name, pat string, light bool, fn func(s string, m []int) (string, bool)) rule {
 		return rule{name: name, re: regexp.MustCompile(pat), fn: fn, light: light}
 	}
-	return []rule{
+	rules := []rule{
 		R("email", `[A-Za-z0-9._%+&-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`, true, func(s string, m []int) (string, bool) {
 			return spellAddress(s[m[0]:m[1]], false), true
 		}),
@@ -139,6 +140,9 @@ func ukrainianRules() []rule {
 		R("percent", num+`\s?%`, false, func(s string, m []int) (string, bool) {
 			return ukCount(group(s, m, 1), group(s, m, 2), ukPercent), true
 		}),
+	}
+	rules = append(rules, ukDateRules()...)
+	return append(rules, []rule{
 		R("decimal", `\b(\d+)[.,](\d+)\b`, false, func(s string, m []int) (string, bool) {
 			return ukCardinal(group(s, m, 1), false) + " кома " + ukDigits(group(s, m, 2)), true
 		}),
@@ -151,5 +155,5 @@ func ukrainianRules() []rule {
 			}
 			return " і ", true
 		}),
-	}
+	}...)
 }
