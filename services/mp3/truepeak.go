@@ -15,6 +15,13 @@ type truePeak struct {
 	hist   [][2 * tpTaps]float64
 	pos    int
 	peak   float64
+	// gain is the most an interpolator can amplify (the largest sum of
+	// absolute coefficients): between samples all below peak/gain, no
+	// value can pass the peak, and most of speech is skipped so.
+	gain float64
+	// loud counts, per channel, the samples still to come whose window
+	// holds a sample that could make a new peak.
+	loud []int
 }
 
 func newTruePeak(rate, channels int) *truePeak {
@@ -25,7 +32,7 @@ func newTruePeak(rate, channels int) *truePeak {
 	case rate >= 96000:
 		factor = 2
 	}
-	t := &truePeak{hist: make([][2 * tpTaps]float64, channels)}
+	t := &truePeak{hist: make([][2 * tpTaps]float64, channels), loud: make([]int, channels)}
 	const half = tpTaps / 2
 	for p := 1; p < factor; p++ {
 		var c [tpTaps]float64
@@ -37,9 +44,12 @@ func newTruePeak(rate, channels int) *truePeak {
 			c[i] = sinc(u) * 0.5 * (1 + math.Cos(math.Pi*u/half))
 			sum += c[i]
 		}
+		gain := 0.0
 		for i := range c {
 			c[i] /= sum // unity gain at DC
+			gain += math.Abs(c[i])
 		}
+		t.gain = max(t.gain, gain)
 		t.phases = append(t.phases, c)
 	}
 	return t
@@ -55,7 +65,8 @@ func sinc(x float64) float64 {
 // add takes one sample of a channel; call next once every channel of the
 // sample has been added.
 func (t *truePeak) add(ch int, x float64) {
-	if a := math.Abs(x); a > t.peak {
+	a := math.Abs(x)
+	if a > t.peak {
 		t.peak = a
 	}
 	if len(t.phases) == 0 {
@@ -65,6 +76,13 @@ func (t *truePeak) add(ch int, x float64) {
 	// Each sample is stored twice, so the last tpTaps are always
 	// contiguous: h[pos+1 : pos+1+tpTaps], oldest first.
 	h[t.pos], h[t.pos+tpTaps] = x, x
+	if a*t.gain > t.peak {
+		t.loud[ch] = tpTaps
+	}
+	if t.loud[ch] == 0 {
+		return
+	}
+	t.loud[ch]--
 	win := h[t.pos+1 : t.pos+1+tpTaps]
 	for _, c := range t.phases {
 		y := 0.0
