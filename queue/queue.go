@@ -144,10 +144,13 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 }
 
 // declare creates or updates every stream and bucket, so that a new
-// version's settings reach a running cluster.
+// version's settings reach a running cluster. Each is created first:
+// creating what exists with the same settings changes nothing, so the
+// workers of a cluster starting together do not rewrite the streams'
+// configuration while others add consumers to them.
 func (q *Queue) declare(ctx context.Context) error {
 	var err error
-	q.tasks, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	q.tasks, err = q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        TaskStream,
 		Description: "narrator stage tasks, one subject per stage",
 		Subjects:    []string{taskSubject + ">"},
@@ -159,7 +162,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("stream "+TaskStream, err)
 	}
-	q.events, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	q.events, err = q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        EventStream,
 		Description: "narrator job progress, one subject per job",
 		Subjects:    []string{eventSubject + ">"},
@@ -172,7 +175,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("stream "+EventStream, err)
 	}
-	q.jobs, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	q.jobs, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      JobsBucket,
 		Description: "narrator job state and per-chunk status",
 		Storage:     jetstream.FileStorage,
@@ -182,7 +185,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("key-value bucket "+JobsBucket, err)
 	}
-	q.lexicons, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	q.lexicons, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      LexBucket,
 		Description: "narrator pronunciation lexicons, one per publication",
 		Storage:     jetstream.FileStorage,
@@ -192,7 +195,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("key-value bucket "+LexBucket, err)
 	}
-	q.seen, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	q.seen, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      SeenBucket,
 		Description: "narrator keys that may be used once, such as CMS delivery signatures",
 		Storage:     jetstream.FileStorage,
@@ -203,7 +206,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("key-value bucket "+SeenBucket, err)
 	}
-	q.blobs, err = q.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	q.blobs, err = q.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,
 		Description: "narrator intermediate files: sources, scripts, stitched audio",
 		Storage:     jetstream.FileStorage,
@@ -213,7 +216,7 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("object bucket "+BlobsBucket, err)
 	}
-	q.audio, err = q.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	q.audio, err = q.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      AudioBucket,
 		Description: "narrator chunk audio by content hash",
 		Storage:     jetstream.FileStorage,
@@ -224,6 +227,30 @@ func (q *Queue) declare(ctx context.Context) error {
 		return q.declareErr("object bucket "+AudioBucket, err)
 	}
 	return nil
+}
+
+func (q *Queue) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := q.js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return q.js.UpdateStream(ctx, cfg)
+	}
+	return s, err
+}
+
+func (q *Queue) ensureKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := q.js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return q.js.CreateOrUpdateKeyValue(ctx, cfg)
+	}
+	return kv, err
+}
+
+func (q *Queue) ensureObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	obs, err := q.js.CreateObjectStore(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return q.js.CreateOrUpdateObjectStore(ctx, cfg)
+	}
+	return obs, err
 }
 
 func (q *Queue) declareErr(what string, err error) error {

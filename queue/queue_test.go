@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/narrator-project/narrator/services/fault"
 )
 
@@ -537,4 +540,43 @@ func TestOnceHoldsAcrossConnections(t *testing.T) {
 	}
 	once(srv, true) // forgotten: usable once more
 	once(other, false)
+}
+
+// TestOpenChangesNothingThatExists guards against a race in nats-server:
+// rewriting a stream's configuration while another process adds a
+// consumer to it. A second process opening the queue must not update any
+// stream whose settings are unchanged.
+func TestOpenChangesNothingThatExists(t *testing.T) {
+	first := newQueue(t, Config{Listen: "127.0.0.1:0"})
+	if _, err := first.RateLimiter(context.Background(), "openai.tts-1", RateConfig{RPM: 60}); err != nil {
+		t.Fatal(err)
+	}
+	updated := make(chan string, 100)
+	sub, err := first.nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.UPDATED.>", func(m *nats.Msg) { updated <- m.Subject })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := first.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	second := newQueue(t, Config{URL: first.ClientURL()})
+	if _, err := second.RateLimiter(context.Background(), "openai.tts-1", RateConfig{RPM: 60}); err != nil {
+		t.Fatal(err)
+	}
+	// A stream changed on purpose is announced, and the announcement
+	// comes after any from the second open.
+	if _, err := second.js.UpdateStream(context.Background(), jetstream.StreamConfig{
+		Name: EventStream, Description: "changed", Subjects: []string{eventSubject + ">"}, MaxAge: time.Hour,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case subj := <-updated:
+		if subj != "$JS.EVENT.ADVISORY.STREAM.UPDATED."+EventStream {
+			t.Errorf("opening the queue again updated %s", subj)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no update advisory at all: the test cannot see updates")
+	}
 }

@@ -116,7 +116,7 @@ func (q *Queue) RateLimiter(ctx context.Context, name string, cfg RateConfig) (*
 	if !rateKey.MatchString(name) {
 		return nil, fmt.Errorf("queue: rate limit name %q: use letters, digits and - _ = .", name)
 	}
-	kv, err := q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RateBucket,
 		Description: "narrator cluster-wide rate limits of speech providers",
 		Storage:     jetstream.MemoryStorage,
