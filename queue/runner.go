@@ -185,9 +185,10 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 		return fmt.Errorf("queue: stage name %q ends in a priority lane's name", s.Name)
 	}
 	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name), halted: make(chan struct{})}
+	names := Consumers(s.Name)
 	cons := make([]jetstream.Consumer, len(lanes))
 	for i, p := range lanes {
-		name := consumerName(s.Name + p.lane())
+		name := names[i]
 		c, err := q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
 			Durable:       name,
 			Description:   fmt.Sprintf("narrator %s workers, %s priority", s.Name, p),
