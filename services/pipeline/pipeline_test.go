@@ -111,6 +111,19 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 	return &harness{q: q, store: store, p: p}
 }
 
+// openAI starts a fake OpenAI server and returns it with a provider of the
+// given settings pointed at it.
+func openAI(t *testing.T, fc faketts.Config, oc synth.OpenAIConfig) (*faketts.Server, *synth.OpenAI) {
+	t.Helper()
+	fake := faketts.Start(t, fc)
+	oc.BaseURL = fake.URL()
+	prov, err := synth.NewOpenAI(oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, prov
+}
+
 // narrate submits a request and waits for its job to end.
 func (h *harness) narrate(t *testing.T, r pipeline.Request) queue.Job {
 	t.Helper()
@@ -228,11 +241,7 @@ func TestNarrateSampleWithLocalEngine(t *testing.T) {
 }
 
 func TestNarrateSampleWithOpenAI(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{APIKey: "sk-test", LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{APIKey: "sk-test", BaseURL: fake.URL(), Voice: "nova"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, prov := openAI(t, faketts.Config{APIKey: "sk-test", LatencyPerChar: -1}, synth.OpenAIConfig{APIKey: "sk-test", Voice: "nova"})
 	h := start(t, prov, nil)
 	j := h.narrate(t, pipeline.Request{ArticleID: "sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
 	h.checkNarration(t, j)
@@ -273,11 +282,7 @@ func TestNarrateSampleWithOpenAI(t *testing.T) {
 }
 
 func TestBadInputFailsWithAReason(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{APIKey: "sk-right", LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{APIKey: "sk-wrong", BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prov := openAI(t, faketts.Config{APIKey: "sk-right", LatencyPerChar: -1}, synth.OpenAIConfig{APIKey: "sk-wrong"})
 	h := start(t, prov, nil)
 	site := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(site.Close)
@@ -313,11 +318,7 @@ func TestPublishToS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	h := start(t, prov, store)
 	j := h.narrate(t, pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
 	h.checkNarration(t, j)
@@ -345,11 +346,7 @@ func TestPublishToS3(t *testing.T) {
 }
 
 func TestBudgets(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	t.Run("job cap", func(t *testing.T) {
 		h := start(t, prov, nil, withConfig(pipeline.Config{JobMaxChars: 1000}))
 		j := h.narrate(t, pipeline.Request{ArticleID: "capped", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
@@ -415,11 +412,7 @@ func TestBudgets(t *testing.T) {
 }
 
 func TestLanguagePicksTheVoice(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL(), Voice: "nova", Voices: map[string]string{"uk": "onyx"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{Voice: "nova", Voices: map[string]string{"uk": "onyx"}})
 	h := start(t, prov, nil)
 	uk := "Міська рада ухвалила бюджет\n\nДепутати міської ради в понеділок ухвалили бюджет на наступний рік. " +
 		"Найбільше коштів спрямують на ремонт шкіл і лікарень. Голова бюджетної комісії сказав, що місто вперше " +
@@ -465,11 +458,7 @@ func TestWebhooksRetryUntilDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	h := start(t, prov, nil, func(d *pipeline.Deps, _ *pipeline.Config) { d.Webhooks = sender })
 	ok := h.narrate(t, pipeline.Request{ArticleID: "hooked", Body: []byte("Hooked\n\nThe council met on Tuesday."), Kind: "text", Options: queue.Options{Provider: "openai"}})
 	bad := h.narrate(t, pipeline.Request{ArticleID: "hooked-empty", Body: []byte{}, Kind: "html", Options: queue.Options{Provider: "openai"}})
@@ -510,11 +499,7 @@ func TestWebhooksRetryUntilDelivered(t *testing.T) {
 }
 
 func TestRenarrationSynthesizesOnlyChangedChunks(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	// Small chunks, so each paragraph is a chunk of its own.
 	h := start(t, prov, nil, withConfig(pipeline.Config{TargetChars: 60}))
 	paragraphs := []string{
@@ -559,16 +544,12 @@ func TestRenarrationSynthesizesOnlyChangedChunks(t *testing.T) {
 }
 
 func TestJobSurvivesRateLimitsAndServerErrors(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{
+	fake, prov := openAI(t, faketts.Config{
 		LatencyPerChar: -1,
 		Faults:         faketts.Faults{RateLimit: 0.3, Server5xx: 0.05},
 		RetryAfter:     100 * time.Millisecond,
 		Seed:           7,
-	})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, synth.OpenAIConfig{})
 	h := start(t, prov, nil)
 	j := h.narrate(t, pipeline.Request{ArticleID: "faulty", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
 	h.checkNarration(t, j)
@@ -597,11 +578,7 @@ func TestJobSurvivesRateLimitsAndServerErrors(t *testing.T) {
 }
 
 func TestPublicationAndArticleChooseTheVoice(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL(), Voice: "alloy"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{Voice: "alloy"})
 	h := start(t, prov, nil, withConfig(pipeline.Config{Publications: map[string]pipeline.Voice{
 		"Daily News": {Voice: "onyx", Model: "tts-1-hd", Speed: 1.1},
 	}}))
@@ -658,11 +635,7 @@ func (g *gated) Synthesize(ctx context.Context, req synth.Request) ([]byte, erro
 }
 
 func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
-	fake := faketts.Start(t, faketts.Config{LatencyPerChar: -1})
-	prov, err := synth.NewOpenAI(synth.OpenAIConfig{BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	g := &gated{Provider: prov, started: make(chan struct{}), release: make(chan struct{})}
 	// One chunk at a time, a paragraph each, so the backlog queues up.
 	h := start(t, g, nil, withConfig(pipeline.Config{TargetChars: 60, Concurrency: map[string]int{"synth": 1}}))
