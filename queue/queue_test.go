@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/synth"
 )
 
 // newQueue starts an embedded server with its store in a temporary directory.
@@ -548,7 +549,7 @@ func TestOnceHoldsAcrossConnections(t *testing.T) {
 // stream whose settings are unchanged.
 func TestOpenChangesNothingThatExists(t *testing.T) {
 	first := newQueue(t, Config{Listen: "127.0.0.1:0"})
-	if _, err := first.RateLimiter(context.Background(), "openai.tts-1", RateConfig{RPM: 60}); err != nil {
+	if _, err := first.RateLimiter(context.Background(), "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 60}}); err != nil {
 		t.Fatal(err)
 	}
 	updated := make(chan string, 100)
@@ -561,7 +562,7 @@ func TestOpenChangesNothingThatExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := newQueue(t, Config{URL: first.ClientURL()})
-	if _, err := second.RateLimiter(context.Background(), "openai.tts-1", RateConfig{RPM: 60}); err != nil {
+	if _, err := second.RateLimiter(context.Background(), "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 60}}); err != nil {
 		t.Fatal(err)
 	}
 	// A stream changed on purpose is announced, and the announcement

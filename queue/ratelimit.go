@@ -22,47 +22,23 @@ import (
 const RateBucket = "narrator-ratelimits"
 
 // RateConfig sets one cluster-wide rate limit: what every synth worker of
-// the cluster, together, may send to one provider and model.
+// the cluster, together, may send to one provider and model. The budgets
+// are the cluster's (a burst a little under the provider's leaves room
+// for other clients of the same account); Concurrency is each process's
+// own, its share of the cluster.
 type RateConfig struct {
-	RPM            int           // requests per Window, cluster-wide; 0: unlimited
-	CharsPerMinute int           // characters per Window, cluster-wide; 0: unlimited
-	Window         time.Duration // default a minute; budgets refill continuously over it
-	// Burst is how many requests may go at once after an idle spell;
-	// default RPM, as the provider allows. Characters burst in the same
-	// proportion of CharsPerMinute. A burst a little under the provider's
-	// leaves room for the requests of other clients of the same account.
-	Burst int
-	// Concurrency is how many requests this process has in flight at once;
-	// 0: unlimited. It is per process: a worker's share of the cluster.
-	Concurrency int
-	// Backoff is the hold-off after a 429 that names no wait; default 1s.
-	Backoff time.Duration
+	synth.TokenBucketConfig
 	// Spread is how long after a hold-off the waiting workers take to come
 	// back, each at a random moment within it; default a tenth of the
 	// hold-off, at least 100 ms.
 	Spread time.Duration
 }
 
-func (c *RateConfig) setDefaults() {
-	if c.Window == 0 {
-		c.Window = time.Minute
-	}
-	if c.Burst == 0 {
-		c.Burst = c.RPM
-	}
-	if c.Backoff == 0 {
-		c.Backoff = time.Second
-	}
-}
-
 // Validate reports budgets that make no sense.
 func (c RateConfig) Validate() error {
-	var errs []error
-	if c.RPM < 0 || c.CharsPerMinute < 0 || c.Burst < 0 || c.Concurrency < 0 || c.Window < 0 || c.Backoff < 0 || c.Spread < 0 {
-		errs = append(errs, errors.New("rate limits, windows and waits must not be negative"))
-	}
-	if c.RPM > 0 && c.Burst > c.RPM {
-		errs = append(errs, fmt.Errorf("burst %d exceeds the %d requests a window allows", c.Burst, c.RPM))
+	errs := []error{c.TokenBucketConfig.Validate()}
+	if c.Spread < 0 {
+		errs = append(errs, errors.New("spread must not be negative"))
 	}
 	if c.Window > 0 && c.Window < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("window %s is too short to share through NATS", c.Window))
@@ -109,7 +85,7 @@ type rateState struct {
 // process that asks for the same name shares one budget, so they should
 // ask with the same budgets; Concurrency is each process's own.
 func (q *Queue) RateLimiter(ctx context.Context, name string, cfg RateConfig) (*RateLimiter, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func TestRateLimitIsSharedByProcesses(t *testing.T) {
 	)
 	q := newListeningQueue(t)
 	fake := startFake(t, faketts.Config{RPM: rpm, CharsPerMinute: cpm, RateWindow: window})
-	rate := RateConfig{RPM: rpm, CharsPerMinute: cpm, Window: window, Burst: burst, Concurrency: 2}
+	rate := RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: rpm, CharsPerMinute: cpm, Window: window, Burst: burst, Concurrency: 2}}
 	o := workerOrders{N: 20, Chars: chars, Parallel: 4, Rate: rate}
 	runWorkers(t, q, fake, o, o)
 
@@ -214,7 +214,7 @@ func TestRateLimit429HoldsTheClusterOff(t *testing.T) {
 		Script:     map[int]faketts.Fault{6: faketts.RateLimit, 7: faketts.RateLimit, 8: faketts.RateLimit},
 		RetryAfter: retryAfter,
 	})
-	rate := RateConfig{RPM: rpm, Window: time.Second, Burst: burst, Concurrency: perProcess}
+	rate := RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: rpm, Window: time.Second, Burst: burst, Concurrency: perProcess}}
 	o := workerOrders{N: 25, Chars: 60, Parallel: 4, Rate: rate}
 	runWorkers(t, q, fake, o, o)
 
@@ -279,10 +279,10 @@ func TestRateLimiterConfig(t *testing.T) {
 		key  string
 		cfg  RateConfig
 	}{
-		{"negative", "openai.tts-1", RateConfig{RPM: -1}},
-		{"burst over rpm", "openai.tts-1", RateConfig{RPM: 10, Burst: 11}},
-		{"bad name", "openai/tts 1", RateConfig{RPM: 10}},
-		{"tiny window", "openai.tts-1", RateConfig{RPM: 10, Window: time.Millisecond}},
+		{"negative", "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: -1}}},
+		{"burst over rpm", "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 10, Burst: 11}}},
+		{"bad name", "openai/tts 1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 10}}},
+		{"tiny window", "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 10, Window: time.Millisecond}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := q.RateLimiter(t.Context(), tc.key, tc.cfg); err == nil {
@@ -292,7 +292,7 @@ func TestRateLimiterConfig(t *testing.T) {
 	}
 	// Declaring the bucket again, as every worker does at start, is fine.
 	for range 2 {
-		if _, err := q.RateLimiter(t.Context(), "openai.tts-1", RateConfig{RPM: 10}); err != nil {
+		if _, err := q.RateLimiter(t.Context(), "openai.tts-1", RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: 10}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -332,7 +332,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	}
 	var lim synth.Limiter
 	if cfg.RPM > 0 || cfg.CPM > 0 {
-		if lim, err = q.RateLimiter(ctx, "openai.tts-1", queue.RateConfig{RPM: cfg.RPM, CharsPerMinute: cfg.CPM}); err != nil {
+		if lim, err = q.RateLimiter(ctx, "openai.tts-1", queue.RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: cfg.RPM, CharsPerMinute: cfg.CPM}}); err != nil {
 			return nil, err
 		}
 	}

@@ -316,7 +316,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			if model == "" && len(prov.Limits().Models) > 0 {
 				model = prov.Limits().Models[0]
 			}
-			if lim, err = q.RateLimiter(ctx, prov.Name()+"."+model, queue.RateConfig{RPM: s.RPM, CharsPerMinute: s.CPM, Burst: s.RateBurst}); err != nil {
+			if lim, err = q.RateLimiter(ctx, prov.Name()+"."+model, queue.RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: s.RPM, CharsPerMinute: s.CPM, Burst: s.RateBurst}}); err != nil {
 				return nil, err
 			}
 		}

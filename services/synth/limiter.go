@@ -23,7 +23,8 @@ type Limiter interface {
 	Throttled(ctx context.Context, d time.Duration) error
 }
 
-// TokenBucketConfig sets an in-process limiter's budgets.
+// TokenBucketConfig sets a limiter's budgets: an in-process one's, or
+// (embedded in queue.RateConfig) a cluster's.
 type TokenBucketConfig struct {
 	RPM            int           // requests per Window; 0: unlimited
 	CharsPerMinute int           // characters per Window; 0: unlimited
@@ -36,7 +37,8 @@ type TokenBucketConfig struct {
 	Backoff     time.Duration // hold-off after a 429 that names no wait; default 1s
 }
 
-func (c *TokenBucketConfig) setDefaults() {
+// SetDefaults fills in the window, burst and back-off left unset.
+func (c *TokenBucketConfig) SetDefaults() {
 	if c.Window == 0 {
 		c.Window = time.Minute
 	}
@@ -77,7 +79,7 @@ type TokenBucket struct {
 
 // NewTokenBucket returns a limiter with full buckets.
 func NewTokenBucket(cfg TokenBucketConfig) (*TokenBucket, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
