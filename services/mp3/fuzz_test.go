@@ -16,7 +16,8 @@ func seeds(f *testing.F) [][]byte {
 	f.Helper()
 	pcm := mp3test.Speech(24000, 1, 300*time.Millisecond, -20, 1)
 	stereo := mp3test.Speech(44100, 2, 300*time.Millisecond, -20, 1)
-	tag, err := mp3.Tag{Title: "t", Cover: mp3test.PNG(2, 2), Chapters: []mp3.Chapter{{ID: "c", Title: "c", EndOffset: -1}}}.Bytes()
+	tag, err := mp3.Tag{Title: "t", Cover: mp3test.PNG(2, 2), Chapters: []mp3.Chapter{{ID: "c", Title: "c", EndOffset: -1}},
+		Objects: []mp3.Object{{MIME: "application/c2pa", Filename: "c2pa", Data: []byte{0, 0, 0, 8, 'j', 'u', 'm', 'b'}}}}.Bytes()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -98,6 +99,11 @@ func FuzzParseID3v2(f *testing.F) {
 		if err == nil && info.Size > len(b) {
 			t.Fatalf("tag of %d bytes parsed from %d", info.Size, len(b))
 		}
+		for _, o := range objectsOf(info) {
+			if o.Offset >= 0 && (o.Offset+int64(o.Size) > int64(len(b)) || !bytes.Equal(b[o.Offset:o.Offset+int64(o.Size)], o.Data)) {
+				t.Fatalf("object at %d (%d bytes) is not where its data is", o.Offset, o.Size)
+			}
+		}
 		_, _ = mp3.ParseID3v1(b)
 		_, _, _ = mp3.APESize(b)
 	})
@@ -121,4 +127,11 @@ func FuzzVerifier(f *testing.F) {
 			t.Fatalf("whole: %v %d frames; in pieces of %d: %v %d frames", e1, whole.Frames, n, e2, parts.Frames)
 		}
 	})
+}
+
+func objectsOf(info *mp3.TagInfo) []mp3.Object {
+	if info == nil {
+		return nil
+	}
+	return info.Objects
 }

@@ -119,7 +119,8 @@ type TagInfo struct {
 	URLs     map[string]string `json:"urls,omitempty"`     // frame ID to URL
 	Pictures []Picture         `json:"pictures,omitempty"` // APIC
 	Chapters []Chapter         `json:"chapters,omitempty"`
-	TOC      []string          `json:"toc,omitempty"` // chapter IDs in the top-level CTOC
+	TOC      []string          `json:"toc,omitempty"`     // chapter IDs in the top-level CTOC
+	Objects  []Object          `json:"objects,omitempty"` // GEOB
 	Frames   []string          `json:"frames,omitempty"`
 }
 
@@ -138,16 +139,21 @@ func ParseID3v2(b []byte) (*TagInfo, error) {
 	major, flags := b[3], b[5]
 	t := &TagInfo{Kind: TagID3v2, Version: fmt.Sprintf("2.%d.%d", major, b[4]), Size: size}
 	body := b[id3HeaderSize : size-footerLen(b)]
+	base := id3HeaderSize // offset of body in the tag, or -1 once unknown
 	if major < 4 && flags&0x80 != 0 {
-		body = unsync(body)
+		body, base = unsync(body), -1
 	}
 	if flags&0x40 != 0 && major >= 3 {
+		n := len(body)
 		body, err = skipExtHeader(major, body)
 		if err != nil {
 			return nil, err
 		}
+		if base >= 0 {
+			base += n - len(body)
+		}
 	}
-	if err := t.parseFrames(major, body, 0); err != nil {
+	if err := t.parseFrames(major, body, base, 0); err != nil {
 		return t, err
 	}
 	return t, nil
@@ -195,9 +201,10 @@ func unsync(b []byte) []byte {
 	return out
 }
 
-// parseFrames reads frames until padding or the end; depth guards against
-// chapters nested in chapters.
-func (t *TagInfo) parseFrames(major byte, b []byte, depth int) error {
+// parseFrames reads frames until padding or the end; base is the offset of
+// b in the tag (-1 if unknown) and depth guards against chapters nested in
+// chapters.
+func (t *TagInfo) parseFrames(major byte, b []byte, base, depth int) error {
 	idLen, hdrLen := 4, 10
 	if major == 2 {
 		idLen, hdrLen = 3, 6
@@ -227,6 +234,11 @@ func (t *TagInfo) parseFrames(major byte, b []byte, depth int) error {
 			return fmt.Errorf("%w: frame %s of %d bytes runs past the tag", ErrBadTag, id, size)
 		}
 		data := b[hdrLen : hdrLen+size]
+		off := -1
+		if base >= 0 {
+			off = base + hdrLen
+			base += hdrLen + size
+		}
 		b = b[hdrLen+size:]
 		if depth == 0 {
 			t.Frames = append(t.Frames, id)
@@ -237,15 +249,18 @@ func (t *TagInfo) parseFrames(major byte, b []byte, depth int) error {
 					continue
 				}
 				data = data[4:]
+				if off >= 0 {
+					off += 4
+				}
 			}
 			if fflags&0x0002 != 0 {
-				data = unsync(data)
+				data, off = unsync(data), -1
 			}
 		}
 		if fflags&0x000C != 0 || (major == 3 && fflags&0x00C0 != 0) {
 			continue // compressed or encrypted: listed, not read
 		}
-		t.readFrame(major, id, data, depth)
+		t.readFrame(major, id, data, off, depth)
 	}
 	return nil
 }
@@ -266,8 +281,10 @@ func (t *TagInfo) setText(k, v string) {
 	t.Text[k] = v
 }
 
-func (t *TagInfo) readFrame(major byte, id string, data []byte, depth int) {
+func (t *TagInfo) readFrame(major byte, id string, data []byte, off, depth int) {
 	switch {
+	case (id == "GEOB" || id == "GEO") && depth == 0:
+		t.readObject(data, off)
 	case id == "TXXX" || id == "TXX":
 		if len(data) < 1 {
 			return
@@ -356,9 +373,31 @@ func (t *TagInfo) readChapter(major byte, data []byte) {
 	c.StartOffset = offsetField(v[8:])
 	c.EndOffset = offsetField(v[12:])
 	sub := &TagInfo{}
-	_ = sub.parseFrames(major, v[16:], 1) // a bad sub-frame leaves the chapter untitled
+	_ = sub.parseFrames(major, v[16:], -1, 1) // a bad sub-frame leaves the chapter untitled
 	c.Title = sub.Text["TIT2"]
 	t.Chapters = append(t.Chapters, c)
+}
+
+// readObject reads a GEOB frame: encoding, MIME type, file name,
+// description, then the object itself.
+func (t *TagInfo) readObject(data []byte, off int) {
+	if len(data) < 2 {
+		return
+	}
+	enc := data[0]
+	i := bytes.IndexByte(data[1:], 0)
+	if i < 0 {
+		return
+	}
+	o := Object{MIME: decodeText(0, data[1:1+i])}
+	rest := data[2+i:]
+	o.Filename, rest = splitText(enc, rest)
+	o.Description, rest = splitText(enc, rest)
+	o.Data, o.Size, o.Offset = rest, len(rest), -1
+	if off >= 0 {
+		o.Offset = int64(off + len(data) - len(rest))
+	}
+	t.Objects = append(t.Objects, o)
 }
 
 func offsetField(b []byte) int64 {

@@ -171,3 +171,47 @@ func TestParseVBRI(t *testing.T) {
 		t.Errorf("parsed %+v", in)
 	}
 }
+
+// TestTagObjects checks GEOB frames: written last, read back with the
+// offset of their data in the tag, so that a C2PA manifest store can be
+// located and replaced in place.
+func TestTagObjects(t *testing.T) {
+	store := bytes.Repeat([]byte{0xFF, 0x00, 'j'}, 700) // sync-like bytes stay as they are
+	tag := mp3.Tag{
+		Title:    "Rivers rise",
+		Chapters: []mp3.Chapter{{ID: "c0", Title: "Opening", EndOffset: -1}},
+		Objects: []mp3.Object{
+			{MIME: "text/plain", Filename: "a.txt", Description: "première", Data: []byte("hello")},
+			{MIME: "application/c2pa", Filename: "c2pa", Description: "c2pa manifest store", Data: store},
+		},
+	}
+	b, err := tag.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := mp3.ParseID3v2(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Objects) != 2 {
+		t.Fatalf("objects %+v", info.Objects)
+	}
+	for i, o := range info.Objects {
+		want := tag.Objects[i]
+		if o.MIME != want.MIME || o.Filename != want.Filename || o.Description != want.Description || !bytes.Equal(o.Data, want.Data) || o.Size != len(want.Data) {
+			t.Errorf("object %d = %q %q %q (%d bytes), want %q %q %q (%d bytes)", i, o.MIME, o.Filename, o.Description, o.Size, want.MIME, want.Filename, want.Description, len(want.Data))
+		}
+		if o.Offset < 0 || !bytes.Equal(b[o.Offset:o.Offset+int64(o.Size)], want.Data) {
+			t.Errorf("object %d offset %d does not locate its data", i, o.Offset)
+		}
+	}
+	if last := info.Objects[1]; last.Offset+int64(last.Size) != int64(len(b)) {
+		t.Errorf("the last object ends at %d, the tag at %d", last.Offset+int64(last.Size), len(b))
+	}
+	if info.Text["TIT2"] != "Rivers rise" || len(info.Chapters) != 1 {
+		t.Errorf("other frames lost: %+v", info)
+	}
+	if _, err := (mp3.Tag{Objects: []mp3.Object{{Description: "no type"}}}).Bytes(); err == nil {
+		t.Error("an object without a MIME type was written")
+	}
+}

@@ -28,6 +28,22 @@ type Tag struct {
 	// Extra holds further TXXX frames, description to value.
 	Extra    map[string]string
 	Chapters []Chapter // CHAP frames, listed in order by one CTOC
+	// Objects are written as GEOB frames, after every other frame and in
+	// order, so that the last object's data ends the tag.
+	Objects []Object
+}
+
+// Object is a general encapsulated object (GEOB): a file of any type kept
+// in the tag, such as a C2PA manifest store.
+type Object struct {
+	MIME        string `json:"mime"`
+	Filename    string `json:"filename,omitempty"`
+	Description string `json:"description,omitempty"`
+	Data        []byte `json:"-"`
+	// Offset is where Data starts, in bytes from the start of the tag, as
+	// ParseID3v2 found it; -1 when the frame was unsynchronised.
+	Offset int64 `json:"offset"`
+	Size   int   `json:"size"`
 }
 
 // DisclosureDescription is the TXXX description of the AI disclosure.
@@ -126,6 +142,19 @@ func (t Tag) Bytes() ([]byte, error) {
 			}
 			writeFrame(&body, "CHAP", ch.Bytes())
 		}
+	}
+	for _, o := range t.Objects {
+		if o.MIME == "" || strings.ContainsRune(o.MIME+o.Filename+o.Description, 0) {
+			return nil, fmt.Errorf("mp3: object %q: a MIME type is required and no field may hold a NUL", o.Description)
+		}
+		p := []byte{3}
+		p = append(p, latin1(o.MIME)...)
+		p = append(p, 0)
+		p = append(p, o.Filename...)
+		p = append(p, 0)
+		p = append(p, o.Description...)
+		p = append(p, 0)
+		writeFrame(&body, "GEOB", append(p, o.Data...))
 	}
 	if body.Len() >= 1<<28 {
 		return nil, fmt.Errorf("mp3: tag of %d bytes is too large", body.Len())
