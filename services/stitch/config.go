@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/script"
 )
 
@@ -48,6 +49,10 @@ type Config struct {
 	// Parallel bounds how many chunks are analysed at once when a join must
 	// analyse them itself.
 	Parallel int
+	// Signer, when set, embeds Content Credentials: a C2PA manifest store,
+	// reserved in the tag before the audio and signed once the file is
+	// written. The output must then be a file (io.ReaderAt and io.WriterAt).
+	Signer *c2pa.Signer
 }
 
 // Defaults.

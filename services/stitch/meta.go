@@ -1,10 +1,12 @@
 package stitch
 
 import (
+	"crypto/sha256"
 	"math"
 	"strings"
 	"time"
 
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/script"
 )
@@ -30,6 +32,13 @@ type Metadata struct {
 	// Headings are the script's section headings by section index; they
 	// title the chapters.
 	Headings []string
+	// Created is when the narration was made, as its Content Credentials
+	// state it; the zero time means when it is joined.
+	Created time.Time
+	// TextSHA256 is the SHA-256 of the article text read aloud (TextHash),
+	// recorded in the Content Credentials as the audio's ingredient; nil
+	// leaves it out.
+	TextSHA256 []byte
 }
 
 // MetadataFromScript fills the fields a script knows.
@@ -45,7 +54,32 @@ func MetadataFromScript(s script.Script) Metadata {
 	for _, sec := range s.Sections {
 		m.Headings = append(m.Headings, sec.Heading)
 	}
+	m.TextSHA256 = TextHash(s)
 	return m
+}
+
+// TextHash is the SHA-256 of a script's text as read aloud: its paragraphs
+// in reading order, UTF-8, joined by blank lines.
+func TextHash(s script.Script) []byte {
+	sum := sha256.Sum256([]byte(strings.Join(s.Paragraphs(), "\n\n")))
+	return sum[:]
+}
+
+// narration is what the file's Content Credentials say.
+func (m Metadata) narration(created time.Time) c2pa.Narration {
+	return c2pa.Narration{
+		Title:       m.Title,
+		Publication: m.Publication,
+		URL:         m.URL,
+		Language:    m.Language,
+		Published:   m.Date,
+		Created:     created,
+		Provider:    m.Provider,
+		Model:       m.Model,
+		Voice:       m.Voice,
+		Disclosure:  m.disclosure(),
+		TextSHA256:  m.TextSHA256,
+	}
 }
 
 func (m Metadata) tag(chapters []mp3.Chapter) mp3.Tag {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/fault"
 	"github.com/narrator-project/narrator/services/mp3"
 )
@@ -27,6 +28,8 @@ type plan struct {
 	cbr     bool
 	spans   []Span
 	chaps   []mp3.Chapter
+	// sealing is the Content Credentials reserved in the tag, if any.
+	sealing *c2pa.Pending
 }
 
 type chunkPlan struct {
@@ -102,7 +105,24 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 	p.spans = p.makeSpans(inputs)
 	var firsts []int
 	p.chaps, firsts = chapters(inputs, p.spans, meta)
-	tag, err := meta.tag(p.chaps).Bytes()
+	var objects []mp3.Object
+	if cfg.Signer != nil {
+		created := meta.Created
+		if created.IsZero() {
+			created = time.Now()
+		}
+		t, pending, err := cfg.Signer.ReserveMP3(meta.narration(created), meta.tag(p.chaps))
+		if err != nil {
+			return nil, fault.Permanent(fmt.Errorf("stitch: content credentials: %w", err))
+		}
+		objects, p.sealing = t.Objects, pending
+	}
+	tagBytes := func() ([]byte, error) {
+		t := meta.tag(p.chaps)
+		t.Objects = objects
+		return t.Bytes()
+	}
+	tag, err := tagBytes()
 	if err != nil {
 		return nil, fault.Permanent(fmt.Errorf("stitch: tag: %w", err))
 	}
@@ -118,7 +138,7 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 		off += cp.a.Bytes
 	}
 	setChapterOffsets(p.chaps, firsts, p.spans, off)
-	if p.tag, err = meta.tag(p.chaps).Bytes(); err != nil {
+	if p.tag, err = tagBytes(); err != nil {
 		return nil, fault.Permanent(fmt.Errorf("stitch: tag: %w", err))
 	}
 	if len(p.tag) != len(tag) {

@@ -44,6 +44,25 @@ type Result struct {
 	Chunks   []Span        `json:"chunks"`
 	Chapters []mp3.Chapter `json:"chapters"`
 	Report   Report        `json:"report"`
+	// Credentials are the file's Content Credentials, when Config.Signer
+	// signed it.
+	Credentials *Credentials `json:"credentials,omitempty"`
+}
+
+// Credentials locate the C2PA manifest store embedded in a joined file.
+type Credentials struct {
+	Label  string `json:"label"`  // the manifest's URN
+	Offset int64  `json:"offset"` // of the store in the file
+	// Store is the manifest store itself, as a sidecar .c2pa file holds it.
+	Store []byte `json:"store"`
+}
+
+// seekable is the output signing needs: written in one pass, then read back
+// to hash and patched where the manifest store was reserved.
+type seekable interface {
+	io.Writer
+	io.WriterAt
+	io.ReaderAt
 }
 
 // Stitch joins inputs, in order, into one MP3 written to w, and validates
@@ -54,8 +73,14 @@ type Result struct {
 // or reading a chunk are left unclassified, so a runner retries them. After
 // any error but ErrInvalid, what was written to w is incomplete.
 //
-// Memory is bounded by two 64 KiB buffers and the plan (a few hundred bytes
-// a chunk), whatever the length of the audio.
+// With cfg.Signer, the tag holds a reserved manifest store that is sealed
+// once the audio is written: the file is read back once to hash it (the
+// hash covers the LAME tag's music CRC, known only at the end) and the
+// store is written into its place.
+//
+// Memory is bounded by two 64 KiB buffers, the plan (a few hundred bytes
+// a chunk) and, when signing, the manifest store and a 256 KiB hashing
+// buffer, whatever the length of the audio.
 func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg Config) (*Result, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -63,6 +88,10 @@ func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg
 	}
 	if len(inputs) == 0 {
 		return nil, fault.Permanent(ErrNoChunks)
+	}
+	out, seek := w.(seekable)
+	if cfg.Signer != nil && !seek {
+		return nil, fault.Permanent(errors.New("stitch: Content Credentials are sealed after the audio is written, so the output must be a file"))
 	}
 	checks, err := analyse(ctx, inputs, cfg)
 	if err != nil {
@@ -72,12 +101,19 @@ func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.write(ctx, w, inputs, cfg.MusicCRC)
+	v, err := p.write(ctx, w, inputs, cfg.MusicCRC)
 	if err != nil {
 		return nil, err
 	}
 	res := p.result(checks)
-	res.Report = p.report(inputs, checks, out, res, cfg)
+	if p.sealing != nil {
+		store, err := p.sealing.SealFile(ctx, out, res.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("stitch: %w", err)
+		}
+		res.Credentials = &Credentials{Label: p.sealing.Label(), Offset: p.sealing.Exclusion().Start, Store: store}
+	}
+	res.Report = p.report(inputs, checks, v, res, cfg)
 	if !res.Report.OK {
 		return res, fault.Permanent(fmt.Errorf("%w: %s", ErrInvalid, res.Report.Summary()))
 	}
