@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/chunk"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/ingest"
@@ -57,6 +58,9 @@ type Config struct {
 	// day (0: none). A chunk that would pass it fails its job; chunks found
 	// in the cache cost nothing and always pass.
 	DailyChars int
+	// NoTextHash leaves the SHA-256 of the article text out of the Content
+	// Credentials, where it is otherwise the audio's ingredient.
+	NoTextHash bool
 }
 
 // DefaultTargetChars is the chunk size aimed at. Chunks synthesize in
@@ -141,7 +145,10 @@ type Deps struct {
 	// that run stages need it to queue the events, the webhook stage to
 	// send them.
 	Webhooks *webhook.Sender
-	Logger   *slog.Logger
+	// Signer signs each narration's Content Credentials at stitch; nil
+	// leaves them out. Every stitch worker must sign with the same key.
+	Signer *c2pa.Signer
+	Logger *slog.Logger
 }
 
 // Pipeline runs stages and submits jobs.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 	"unicode/utf8"
 
@@ -285,7 +286,7 @@ func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesize
 }
 
 func (p *Pipeline) stitchConfig(speed float64) stitch.Config {
-	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: speed}
+	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: speed, Signer: p.Signer}
 }
 
 func (p *Pipeline) stitchStage(ctx context.Context) error {
@@ -347,25 +348,27 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		meta.Publication = j.Options.Publication
 	}
 
-	// The narration streams into the blob as it is joined, hashed on the
-	// way for the published key.
-	pr, pw := io.Pipe()
-	h := sha256.New()
-	var res *stitch.Result
-	stitched := make(chan error, 1)
-	go func() {
-		r, err := stitch.Stitch(ctx, io.MultiWriter(pw, h), inputs, meta, p.stitchConfig(voice.Speed))
-		res = r
-		pw.CloseWithError(err)
-		stitched <- err
-	}()
-	_, putErr := p.Queue.Blobs().Put(ctx, outputBlob(t), pr)
-	pr.CloseWithError(putErr) // unblocks the join if the upload stopped early
-	if err := <-stitched; err != nil {
+	meta.Created = j.Submitted
+	if p.cfg.NoTextHash {
+		meta.TextSHA256 = nil
+	}
+
+	// The narration is joined into a temporary file, whose head (the LAME
+	// tag's CRC, the Content Credentials) is finished once the audio is
+	// written, then uploaded and hashed for the published key.
+	f, err := os.CreateTemp("", "narrator-stitch-*.mp3")
+	if err != nil {
+		return nil, fmt.Errorf("stitch: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	res, err := stitch.Stitch(ctx, f, inputs, meta, p.stitchConfig(voice.Speed))
+	if err != nil {
 		return nil, err
 	}
-	if putErr != nil {
-		return nil, putErr
+	h := sha256.New()
+	if _, err := p.Queue.Blobs().Put(ctx, outputBlob(t), io.TeeReader(io.NewSectionReader(f, 0, res.Bytes), h)); err != nil {
+		return nil, err
 	}
 	out := stitchOutput{Result: res, SHA256: hex.EncodeToString(h.Sum(nil)), Voice: voice.Voice, Model: voice.Model}
 	if err := p.Queue.Blobs().PutJSON(ctx, resultBlob(t), out); err != nil {
@@ -381,6 +384,14 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		return nil, err
 	}
 	return []queue.Message{t.to(StagePublish)}, nil
+}
+
+// credentials is the manifest store of a stitched file, if it has one.
+func credentials(r *stitch.Result) []byte {
+	if r == nil || r.Credentials == nil {
+		return nil
+	}
+	return r.Credentials.Store
 }
 
 // stitchOutput is what the stitch stage hands to publish.
@@ -422,20 +433,21 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 	}
 	defer audio.Close()
 	pub, err := p.Publisher.Publish(ctx, publish.Narration{
-		ArticleID: j.ArticleID,
-		Key:       j.ID,
-		Script:    s,
-		Chunks:    plan,
-		Result:    res.Result,
-		Audio:     audio,
-		Size:      res.Bytes,
-		SHA256:    res.SHA256,
-		Provider:  j.Options.Provider,
-		Model:     res.Model,
-		Voice:     res.Voice,
-		Section:   j.Options.Section,
-		Author:    j.Options.Author,
-		Created:   j.Submitted,
+		ArticleID:   j.ArticleID,
+		Key:         j.ID,
+		Script:      s,
+		Chunks:      plan,
+		Result:      res.Result,
+		Audio:       audio,
+		Size:        res.Bytes,
+		SHA256:      res.SHA256,
+		Provider:    j.Options.Provider,
+		Model:       res.Model,
+		Voice:       res.Voice,
+		Section:     j.Options.Section,
+		Author:      j.Options.Author,
+		Created:     j.Submitted,
+		Credentials: credentials(res.Result),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)

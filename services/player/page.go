@@ -19,14 +19,16 @@ type pageData struct {
 	Disclosure    string
 	AudioURL      string
 	ArticleURL    string
-	Download      bool
-	DownloadName  string
-	Duration      publish.Seconds
-	DurationText  string
-	DurationWords string
-	CSS, JS       string
-	Chapters      []chapterView
-	Paragraphs    []paragraphView
+	// CredentialsURL is the audio's C2PA manifest store, if published.
+	CredentialsURL string
+	Download       bool
+	DownloadName   string
+	Duration       publish.Seconds
+	DurationText   string
+	DurationWords  string
+	CSS, JS        string
+	Chapters       []chapterView
+	Paragraphs     []paragraphView
 }
 
 type chapterView struct {
@@ -44,20 +46,21 @@ type paragraphView struct {
 // player's assets ("assets/" beside a page under /player/).
 func (p *Player) render(m *publish.Manifest, assetBase string) ([]byte, error) {
 	d := pageData{
-		Lang:          m.Language,
-		CSP:           p.csp(m, false),
-		Title:         m.Title,
-		Byline:        m.Byline,
-		Disclosure:    p.cfg.Disclosure,
-		AudioURL:      m.Files.Audio.URL,
-		ArticleURL:    m.URL,
-		Download:      p.cfg.Download,
-		DownloadName:  downloadName(m),
-		Duration:      m.Duration,
-		DurationText:  clock(m.Duration),
-		DurationWords: words(m.Duration),
-		CSS:           assetBase + p.css.name,
-		JS:            assetBase + p.js.name,
+		Lang:           m.Language,
+		CSP:            p.csp(m, false),
+		Title:          m.Title,
+		Byline:         m.Byline,
+		Disclosure:     p.cfg.Disclosure,
+		AudioURL:       m.Files.Audio.URL,
+		ArticleURL:     m.URL,
+		CredentialsURL: m.Files.Credentials.URL,
+		Download:       p.cfg.Download,
+		DownloadName:   downloadName(m),
+		Duration:       m.Duration,
+		DurationText:   clock(m.Duration),
+		DurationWords:  words(m.Duration),
+		CSS:            assetBase + p.css.name,
+		JS:             assetBase + p.js.name,
 	}
 	if d.Title == "" {
 		d.Title = m.Key

@@ -92,6 +92,9 @@ type item struct {
 	Explicit    string      `xml:"itunes:explicit"`
 	Transcript  *transcript `xml:"podcast:transcript,omitempty"`
 	Chapters    *podChaps   `xml:"podcast:chapters,omitempty"`
+	// Credentials links the enclosure's Content Credentials (its C2PA
+	// manifest store), rel and type as HTML pages link one.
+	Credentials *atomLink `xml:"atom:link,omitempty"`
 }
 
 type cdata struct {
@@ -224,8 +227,15 @@ func (p *Publisher) item(m *Manifest, explicit string) item {
 	if m.Files.Chapters.URL != "" {
 		it.Chapters = &podChaps{URL: m.Files.Chapters.URL, Type: ChaptersType}
 	}
+	if m.Files.Credentials.URL != "" {
+		it.Credentials = &atomLink{Href: m.Files.Credentials.URL, Rel: CredentialsRel, Type: CredentialsType}
+	}
 	return it
 }
+
+// CredentialsRel is the link relation of a C2PA manifest store kept apart
+// from the asset it describes.
+const CredentialsRel = "c2pa-manifest"
 
 // itemHTML is the item's show notes: summary, byline, a link to the article
 // and the disclosure, every value escaped.
@@ -240,6 +250,9 @@ func itemHTML(m *Manifest, disclosure string) string {
 		fmt.Fprintf(&b, `<p><a href="%s">Read the article</a></p>`, html.EscapeString(m.URL))
 	}
 	fmt.Fprintf(&b, "<p><em>%s</em></p>", html.EscapeString(disclosure))
+	if u := m.Files.Credentials.URL; u != "" {
+		fmt.Fprintf(&b, `<p><a href="%s" type="%s">Content Credentials</a> (C2PA)</p>`, html.EscapeString(u), CredentialsType)
+	}
 	return b.String()
 }
 

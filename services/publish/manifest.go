@@ -55,7 +55,13 @@ type Files struct {
 	Transcript File `json:"transcript"`
 	Chapters   File `json:"chapters"`
 	Page       File `json:"page,omitzero"` // the static player page, if published
+	// Credentials is the MP3's C2PA manifest store as a sidecar file, if
+	// the MP3 has one.
+	Credentials File `json:"credentials,omitzero"`
 }
+
+// CredentialsType is the media type of a C2PA manifest store.
+const CredentialsType = "application/c2pa"
 
 // File is one published object.
 type File struct {
@@ -84,7 +90,7 @@ func (m *Manifest) Date() time.Time {
 // Keys returns the keys of the files the manifest names, itself included.
 func (m *Manifest) Keys(prefix string) []string {
 	keys := []string{ManifestKey(prefix, m.Key)}
-	for _, f := range []File{m.Files.Audio, m.Files.Transcript, m.Files.Chapters} {
+	for _, f := range []File{m.Files.Audio, m.Files.Transcript, m.Files.Chapters, m.Files.Credentials} {
 		if f.Key != "" {
 			keys = append(keys, f.Key)
 		}

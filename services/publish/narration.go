@@ -37,6 +37,9 @@ type Narration struct {
 	Section, Author string
 	// Created is when the narration was made; it orders re-narrations.
 	Created time.Time
+	// Credentials is the C2PA manifest store embedded in the MP3, if any:
+	// it is published beside it as a sidecar .c2pa file too.
+	Credentials []byte
 }
 
 // Published tells where a narration's files went.
@@ -48,12 +51,14 @@ type Published struct {
 	Chapters   File
 	// Page is the static player page, when Config.Pages is set.
 	Page File
+	// Credentials is the sidecar C2PA manifest store, when the MP3 has one.
+	Credentials File
 	// Player is the URL of the player page, if known.
 	Player string
 }
 
 // URLs returns the published files' URLs by kind: "audio", "transcript",
-// "chapters", "manifest" and, when known, "player".
+// "chapters", "manifest" and, when known, "player" and "credentials".
 func (p Published) URLs() map[string]string {
 	m := map[string]string{
 		"audio":      p.Audio.URL,
@@ -63,6 +68,9 @@ func (p Published) URLs() map[string]string {
 	}
 	if p.Player != "" {
 		m["player"] = p.Player
+	}
+	if p.Credentials.URL != "" {
+		m["credentials"] = p.Credentials.URL
 	}
 	return m
 }
@@ -145,6 +153,11 @@ func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
 	}
 	chapKey := dir + hashedName(sha256Hex(chap), ".chapters.json")
 	m.Files.Chapters = File{Key: chapKey, URL: p.store.URL(chapKey), Type: ChaptersType, Bytes: int64(len(chap))}
+	if len(n.Credentials) > 0 {
+		// Named after the audio it belongs to, whose hash binds it.
+		key := dir + hashedName(sha, ".c2pa")
+		m.Files.Credentials = File{Key: key, URL: p.store.URL(key), Type: CredentialsType, Bytes: int64(len(n.Credentials))}
+	}
 	return m, vtt, chap, nil
 }
 

@@ -11,6 +11,8 @@
 //	narrations/KEY/HASH.mp3           the audio, immutable
 //	narrations/KEY/HASH.vtt           the transcript, immutable
 //	narrations/KEY/HASH.chapters.json the chapters, immutable
+//	narrations/KEY/HASH.c2pa          the MP3's Content Credentials (C2PA
+//	                                  manifest store), named by the MP3's hash
 //	feed.xml                          the publication's feed
 //	feeds/section/SLUG.xml            a section's feed
 //	feeds/author/SLUG.xml             an author's feed
@@ -142,6 +144,11 @@ func (p *Publisher) Publish(ctx context.Context, n Narration) (Published, error)
 	if err := p.putHashed(ctx, m.Files.Chapters, chap, fileName(m.Title, m.Key, ".chapters.json")); err != nil {
 		return Published{}, err
 	}
+	if m.Files.Credentials.Key != "" {
+		if err := p.putHashed(ctx, m.Files.Credentials, n.Credentials, fileName(m.Title, m.Key, ".c2pa")); err != nil {
+			return Published{}, err
+		}
+	}
 	if p.cfg.PlayerURL != "" {
 		m.Player = p.cfg.PlayerURL + m.Key
 	}
@@ -168,12 +175,13 @@ func (p *Publisher) Publish(ctx context.Context, n Narration) (Published, error)
 		return Published{}, fmt.Errorf("publish: manifest: %w", err)
 	}
 	return Published{
-		Manifest:   File{Key: manifestKey, URL: p.store.URL(manifestKey), Type: "application/json", Bytes: int64(len(body))},
-		Audio:      m.Files.Audio,
-		Transcript: m.Files.Transcript,
-		Chapters:   m.Files.Chapters,
-		Page:       m.Files.Page,
-		Player:     m.Player,
+		Manifest:    File{Key: manifestKey, URL: p.store.URL(manifestKey), Type: "application/json", Bytes: int64(len(body))},
+		Audio:       m.Files.Audio,
+		Transcript:  m.Files.Transcript,
+		Chapters:    m.Files.Chapters,
+		Page:        m.Files.Page,
+		Credentials: m.Files.Credentials,
+		Player:      m.Player,
 	}, nil
 }
 
