@@ -123,6 +123,7 @@ var secretsHelp = []string{
 	"outgoing webhooks: endpoints, comma-separated, and the signing secret (env NARRATOR_WEBHOOK_URLS, env NARRATOR_WEBHOOK_SECRET, or a file: env NARRATOR_WEBHOOK_SECRET_FILE)",
 	"dashboard: prices in dollars per million characters, provider:price (env NARRATOR_PRICES); player path for previews (env NARRATOR_PLAYER_PATH); cookies marked Secure behind a TLS proxy (env NARRATOR_SECURE_COOKIES)",
 	"traces: OTLP/HTTP endpoint; off when unset (env OTEL_EXPORTER_OTLP_ENDPOINT)",
+	"C2PA signing key of the publication, PEM, with --c2pa-cert (env NARRATOR_C2PA_KEY, or a file: env NARRATOR_C2PA_KEY_FILE)",
 }
 
 // withEnvHelp adds lines about environment-only settings to a command's

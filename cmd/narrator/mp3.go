@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
@@ -41,16 +42,65 @@ func runMP3Inspect(ctx context.Context, args []string, sio stdio) error {
 	if err != nil && !errors.Is(err, mp3.ErrNoFrames) {
 		return err
 	}
+	cr, err2 := contentCredentials(f)
+	err = errors.Join(err, err2)
 	if *asJSON {
 		enc := json.NewEncoder(sio.Out)
 		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(a); jerr != nil {
+		out := struct {
+			*mp3.Analysis
+			ContentCredentials *c2pa.Report `json:"content_credentials"`
+		}{a, cr}
+		if jerr := enc.Encode(out); jerr != nil {
 			return jerr
 		}
 		return err
 	}
 	printAnalysis(sio.Out, fs.Arg(0), a)
+	printCredentials(sio.Out, cr)
 	return err
+}
+
+// contentCredentials verifies the file's C2PA manifest store, if it has
+// one; a store that fails a check is an error.
+func contentCredentials(f *os.File) (*c2pa.Report, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c2pa.VerifyMP3(f, st.Size())
+	if errors.Is(err, c2pa.ErrNoManifest) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !rep.Valid() {
+		return rep, fmt.Errorf("content credentials do not verify: %s", strings.Join(rep.Problems, "; "))
+	}
+	return rep, nil
+}
+
+func printCredentials(w io.Writer, r *c2pa.Report) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	if r == nil {
+		p("  credentials none (no C2PA manifest)")
+		return
+	}
+	state := "valid: signature, assertions and data hash match"
+	if !r.Valid() {
+		state = "INVALID"
+	}
+	p("  credentials C2PA manifest %s, %d bytes at %d, %s", r.Label, r.Size, r.Offset, state)
+	p("    signer    %s (issuer %s, %s, expires %s; trust is for validators' lists)", r.Signer, r.Issuer, r.Algorithm, r.Expires.Format(time.DateOnly))
+	p("    action    %s by %s, source %s", r.Action, r.SoftwareAgent, r.DigitalSourceType)
+	if r.Description != "" {
+		p("    says      %s", r.Description)
+	}
+	p("    claim     %q by %s; assertions %s; time-stamped %v", r.Title, r.Generator, strings.Join(r.Assertions, ", "), r.Timestamped)
+	for _, pr := range r.Problems {
+		p("    problem   %s", pr)
+	}
 }
 
 func printAnalysis(w io.Writer, name string, a *mp3.Analysis) {

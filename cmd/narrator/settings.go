@@ -106,7 +106,8 @@ type settings struct {
 	S3PathStyle bool
 	S3Checksum  string
 
-	pub publication
+	pub  publication
+	C2PA credentials
 }
 
 // queueFlags registers the flags that say where NATS is.
@@ -152,6 +153,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&s.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", false), "path-style bucket URLs, for IP and localhost endpoints (env S3_PATH_STYLE)")
 	fs.StringVar(&s.S3Checksum, "s3-checksum", env("S3_CHECKSUM", ""), "when_required (default) or when_supported (env S3_CHECKSUM)")
 	s.pub.publicationFlags(fs)
+	s.C2PA.flags(fs)
 	withEnvHelp(fs, stdio{Err: fs.Output()}, secretsHelp)
 }
 
@@ -326,11 +328,17 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		}
 		deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
 	}
+	if slices.Contains(stages, pipeline.StageStitch) {
+		if deps.Signer, err = s.signer(log); err != nil {
+			return nil, err
+		}
+	}
 	pubs, err := s.publications()
 	if err != nil {
 		return nil, err
 	}
 	return pipeline.New(deps, pipeline.Config{
+		NoTextHash:   !s.C2PA.TextHash,
 		Publications: pubs,
 		TargetChars:  s.ChunkTarget,
 		JobMaxChars:  s.JobMaxChars,
