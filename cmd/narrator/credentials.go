@@ -32,13 +32,10 @@ func (c *credentials) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.TextHash, "c2pa-text-hash", envBool("NARRATOR_C2PA_TEXT_HASH", true), "record the SHA-256 of the article text as the audio's ingredient (env NARRATOR_C2PA_TEXT_HASH)")
 }
 
-// ErrNoSigningKey is returned by a stitch worker on a NATS cluster without
-// signing credentials: a test certificate generated per worker would sign
-// narrations with a different key on each.
-var ErrNoSigningKey = errors.New("stitch workers on a NATS cluster need the publication's C2PA signing credentials, the same on every worker: set NARRATOR_C2PA_CERT_FILE and NARRATOR_C2PA_KEY_FILE (narrator c2pa cert --out DIR makes a test pair), or NARRATOR_C2PA=false to publish without Content Credentials")
-
 // signer loads the signing credentials: the configured certificate and key,
-// or on the embedded default a test certificate kept in the data directory.
+// or else a test certificate kept in the data directory. On a NATS cluster
+// that is a per-worker key, so it is logged as an error to fix; narrations
+// are still marked.
 func (s *settings) signer(log *slog.Logger) (*c2pa.Signer, error) {
 	c := s.C2PA
 	if !c.On {
@@ -65,8 +62,6 @@ func (s *settings) signer(log *slog.Logger) (*c2pa.Signer, error) {
 		}
 		log.Info("c2pa: signing Content Credentials", "signer", sg.Subject(), "expires", sg.Expires().Format("2006-01-02"), "tsa", c.TSA)
 		return sg, nil
-	case s.NATSURL != "":
-		return nil, ErrNoSigningKey
 	}
 	dir := filepath.Join(s.DataDir, "c2pa")
 	cfg.CertFile, cfg.KeyFile, _, err = c2pa.TestCredentials(dir, "narrator")
@@ -76,6 +71,13 @@ func (s *settings) signer(log *slog.Logger) (*c2pa.Signer, error) {
 	sg, err := c2pa.LoadSigner(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if s.NATSURL != "" {
+		// Narrations stay marked, but each worker signs with a key of its
+		// own: a configuration error for an operator to fix.
+		log.Error("c2pa: no signing credentials on a NATS cluster: this stitch worker signs with a test certificate generated for it alone; set NARRATOR_C2PA_CERT_FILE and NARRATOR_C2PA_KEY_FILE, the same on every stitch worker (narrator c2pa cert --out DIR makes a test pair)",
+			"cert", cfg.CertFile, "signer", sg.Subject())
+		return sg, nil
 	}
 	log.Warn("c2pa: signing Content Credentials with a generated self-signed test certificate, which validators report as untrusted; set NARRATOR_C2PA_CERT_FILE and NARRATOR_C2PA_KEY_FILE to sign as your publication",
 		"cert", cfg.CertFile, "signer", sg.Subject())
