@@ -102,9 +102,9 @@ func (c *Cleaner) Clean(ctx context.Context, in Input) (script.Script, error) {
 	case formatHTML:
 		s, err = c.cleanHTML(ctx, body, in.ContentType, in.URL)
 	case formatMarkdown:
-		s = parseMarkdown(toUTF8(body))
+		s = parseMarkdown(toUTF8(body), collapse(in.Title))
 	default:
-		s = parseText(toUTF8(body))
+		s = parseText(toUTF8(body), collapse(in.Title))
 	}
 	if err != nil {
 		return script.Script{}, err

@@ -158,7 +158,7 @@ func TestBadInput(t *testing.T) {
 		{"png declared as html", Input{Body: png, ContentType: "image/png"}, ErrNotText},
 		{"pdf", Input{Body: pdf, ContentType: "application/pdf"}, ErrNotText},
 		{"too large", Input{Body: []byte(strings.Repeat("a", 2048))}, ErrTooLarge},
-		{"title only", Input{Body: []byte("Just a headline\n"), ContentType: "text/plain"}, ErrNoArticle},
+		{"title given, no text", Input{Body: []byte("Bridge closes\n"), Title: "Bridge closes", ContentType: "text/plain"}, ErrNoArticle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCleaner(t, Config{MaxBytes: 1024})
@@ -205,6 +205,57 @@ func TestPlainText(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, want)
 			}
 		})
+	}
+}
+
+// TestTextTitle checks where plain text and Markdown take their title
+// from: the request's title when given (then every paragraph is body, and
+// only a first line repeating that title is dropped), else a first line
+// that reads as a headline; a first line that is a sentence is body, and
+// one paragraph alone is an article.
+func TestTextTitle(t *testing.T) {
+	p := func(texts ...string) []string { return texts }
+	for _, tc := range []struct {
+		name, ct, title, in string
+		wantTitle           string
+		wantParas           []string
+	}{
+		{"sentence first line is body", "text/plain", "", "The council voted on Monday to close the bridge.\nRepairs start in June and last a year.",
+			"", p("The council voted on Monday to close the bridge.", "Repairs start in June and last a year.")},
+		{"one paragraph is an article", "text/plain", "", "The council voted on Monday to close the bridge for a year of repairs.",
+			"", p("The council voted on Monday to close the bridge for a year of repairs.")},
+		{"one headline-like line is an article", "text/plain", "", "Bridge closes for repairs",
+			"", p("Bridge closes for repairs")},
+		{"headline first line is the title", "text/plain", "", "Bridge closes for a year?\n\nThe council voted on Monday.",
+			"Bridge closes for a year?", p("The council voted on Monday.")},
+		{"long first line is body", "text/plain", "", strings.Repeat("word ", 25) + "\n\nMore text follows here.",
+			"", p(strings.TrimSpace(strings.Repeat("word ", 25)), "More text follows here.")},
+		{"given title keeps the first paragraph", "text/plain", "Bridge closes", "Council votes\n\nThe council voted on Monday.\n\nRepairs start in June.",
+			"Bridge closes", p("Council votes", "The council voted on Monday.", "Repairs start in June.")},
+		{"given title repeated as first line is read once", "text/plain", "Bridge closes", "Bridge closes\n\nThe council voted on Monday.",
+			"Bridge closes", p("The council voted on Monday.")},
+		{"markdown sentence first paragraph is body", "text/markdown", "", "The council voted on Monday.\n\nRepairs start in **June**.",
+			"", p("The council voted on Monday.", "Repairs start in June.")},
+		{"markdown one paragraph", "text/markdown", "", "The council voted on *Monday*.", "", p("The council voted on Monday.")},
+		{"markdown given title keeps other headings", "text/markdown", "Bridge closes", "# Council votes\n\nThe council voted on Monday.",
+			"Bridge closes", p("The council voted on Monday.")},
+		{"markdown given title drops its repeat", "text/markdown", "Bridge closes", "# Bridge closes\n\nThe council voted on Monday.",
+			"Bridge closes", p("The council voted on Monday.")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := newCleaner(t, Config{}).Clean(context.Background(), Input{Body: []byte(tc.in), ContentType: tc.ct, Title: tc.title})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Title != tc.wantTitle || strings.Join(s.Paragraphs(), "|") != strings.Join(tc.wantParas, "|") {
+				t.Errorf("title %q, paragraphs %q; want %q, %q", s.Title, s.Paragraphs(), tc.wantTitle, tc.wantParas)
+			}
+		})
+	}
+	// A Markdown heading other than the given title is read as a section.
+	s, err := newCleaner(t, Config{}).Clean(context.Background(), Input{Body: []byte("# Council votes\n\nThe council voted."), ContentType: "text/markdown", Title: "Bridge closes"})
+	if err != nil || len(s.Sections) != 1 || s.Sections[0].Heading != "Council votes" {
+		t.Errorf("sections %+v, error %v", s.Sections, err)
 	}
 }
 

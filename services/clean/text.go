@@ -92,15 +92,25 @@ var blankLine = regexp.MustCompile(`\n[ \t]*\n`)
 
 var bylineRE = regexp.MustCompile(`(?i)^(by|від|автор(ка)?:?)\s+\p{Lu}`)
 
-// parseText reads plain text: the first line is the title, a following
-// "By ..." line is the byline, the rest are paragraphs.
-func parseText(text string) script.Script {
+// parseText reads plain text. The title is the request's title when one
+// is given, and then every paragraph is body; otherwise the first line is
+// the title when it reads as a headline and something follows it. A
+// leading "By ..." line is the byline, the rest are paragraphs.
+func parseText(text, title string) script.Script {
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
 	text = strings.TrimLeft(text, " \t\n")
 	first, rest, _ := strings.Cut(text, "\n")
-	s := script.Script{Title: collapse(first)}
-	paras := paragraphsOf(rest)
-	if len(paras) > 0 && len(paras[0]) < 120 && bylineRE.MatchString(paras[0]) {
+	var s script.Script
+	switch {
+	case title != "":
+		if sameText(first, title) {
+			text = rest // the given title, repeated as the text's first line
+		}
+	case looksLikeHeadline(collapse(first)) && strings.TrimSpace(rest) != "":
+		s.Title, text = collapse(first), rest
+	}
+	paras := paragraphsOf(text)
+	if len(paras) > 1 && len(paras[0]) < 120 && bylineRE.MatchString(paras[0]) {
 		s.Byline = paras[0]
 		paras = paras[1:]
 	}
@@ -110,6 +120,28 @@ func parseText(text string) script.Script {
 	}
 	s.Sections = []script.Section{sec}
 	return s
+}
+
+// maxHeadlineChars and maxHeadlineWords bound a line read as a headline.
+const (
+	maxHeadlineChars = 150
+	maxHeadlineWords = 20
+)
+
+// looksLikeHeadline reports whether a line of text reads as a headline
+// rather than as the article's first sentence: short, and not ending as
+// a sentence or a clause does (a full stop, comma, colon or ellipsis). A
+// question or an exclamation can be a headline.
+func looksLikeHeadline(line string) bool {
+	if line == "" || utf8.RuneCountInString(line) > maxHeadlineChars || len(strings.Fields(line)) > maxHeadlineWords {
+		return false
+	}
+	end := strings.TrimRight(line, "\"'”’»)] ")
+	if end == "" {
+		return false
+	}
+	last, _ := utf8.DecodeLastRuneInString(end)
+	return !strings.ContainsRune(".,;:…", last)
 }
 
 var (
@@ -143,21 +175,22 @@ func inlineMarkdown(s string) string {
 	return collapse(s)
 }
 
-// parseMarkdown reads Markdown: the first # heading (or the first line) is
-// the title, ## and deeper headings start sections, > lines are quotes and
-// list items are read one by one. Code blocks are skipped: they are not
-// read aloud.
-func parseMarkdown(text string) script.Script {
+// parseMarkdown reads Markdown: the request's title when given, else the
+// first # heading (or a first paragraph that reads as a headline) is the
+// title; ## and deeper headings start sections, > lines are quotes and list
+// items are read one by one. Code blocks are skipped: they are not read
+// aloud.
+func parseMarkdown(text, title string) script.Script {
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
 	lines := strings.Split(text, "\n")
-	var s script.Script
+	s := script.Script{Title: title}
 	// YAML front matter may carry the title.
 	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "---" {
 		for i := 1; i < len(lines); i++ {
 			if t := strings.TrimSpace(lines[i]); t == "---" || t == "..." {
 				lines = lines[i+1:]
 				break
-			} else if m := mdFrontKey.FindStringSubmatch(t); m != nil {
+			} else if m := mdFrontKey.FindStringSubmatch(t); m != nil && title == "" {
 				s.Title = collapse(m[1])
 			}
 		}
@@ -174,7 +207,7 @@ func parseMarkdown(text string) script.Script {
 	heading := func(level int, t string) {
 		flush()
 		t = inlineMarkdown(t)
-		if t == "" {
+		if t == "" || sameText(t, title) {
 			return
 		}
 		if s.Title == "" && len(s.Sections) == 0 && len(cur.Blocks) == 0 {
@@ -247,14 +280,15 @@ func parseMarkdown(text string) script.Script {
 	if len(cur.Blocks) > 0 || cur.Heading != "" {
 		s.Sections = append(s.Sections, cur)
 	}
-	if s.Title == "" && len(s.Sections) > 0 && s.Sections[0].Heading == "" && len(s.Sections[0].Blocks) > 0 {
+	if s.Title == "" && len(s.Sections) > 0 && s.Sections[0].Heading == "" && len(s.Sections[0].Blocks) > 1 &&
+		s.Sections[0].Blocks[0].Kind == script.Paragraph && looksLikeHeadline(s.Sections[0].Blocks[0].Text) {
 		s.Title = s.Sections[0].Blocks[0].Text
 		s.Sections[0].Blocks = s.Sections[0].Blocks[1:]
 	}
 	// A leading "By ..." paragraph is the byline.
 	if len(s.Sections) > 0 && s.Sections[0].Heading == "" && len(s.Sections[0].Blocks) > 0 {
 		b := s.Sections[0].Blocks[0]
-		if b.Kind == script.Paragraph && len(b.Text) < 120 && bylineRE.MatchString(b.Text) {
+		if b.Kind == script.Paragraph && len(b.Text) < 120 && bylineRE.MatchString(b.Text) && s.Chars() > len(b.Text) {
 			s.Byline = b.Text
 			s.Sections[0].Blocks = s.Sections[0].Blocks[1:]
 		}
