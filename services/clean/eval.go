@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -120,15 +121,21 @@ type BenchmarkPage struct {
 	ID    string
 	URL   string
 	HTML  []byte
-	Truth string
+	Truth string // the article body
+	// Title, Standfirst and Byline are the reference header where a corpus
+	// has one; the public benchmark does not.
+	Title, Standfirst, Byline string
 }
 
 // ErrNoCorpus is returned when an evaluation corpus is not where it was
 // looked for.
 var ErrNoCorpus = errors.New("clean: evaluation corpus not found")
 
-// LoadBenchmark reads the article-extraction benchmark from dir (the
-// folder holding ground-truth.json and html/), in id order.
+// LoadBenchmark reads a corpus in the article-extraction benchmark's form
+// from dir (ground-truth.json and html/ID.html.gz or html/ID.html), in id
+// order. Besides articleBody and url, an entry may give the reference
+// header: headline (or title), standfirst (or description) and byline (or
+// author).
 func LoadBenchmark(dir string) ([]BenchmarkPage, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "ground-truth.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -140,6 +147,12 @@ func LoadBenchmark(dir string) ([]BenchmarkPage, error) {
 	var truth map[string]struct {
 		ArticleBody string `json:"articleBody"`
 		URL         string `json:"url"`
+		Headline    string `json:"headline"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+		Standfirst  string `json:"standfirst"`
+		Author      string `json:"author"`
+		Byline      string `json:"byline"`
 	}
 	if err := json.Unmarshal(raw, &truth); err != nil {
 		return nil, fmt.Errorf("clean: parse ground truth: %w", err)
@@ -152,10 +165,19 @@ func LoadBenchmark(dir string) ([]BenchmarkPage, error) {
 	pages := make([]BenchmarkPage, 0, len(ids))
 	for _, id := range ids {
 		body, err := readGzip(filepath.Join(dir, "html", id+".html.gz"))
+		if errors.Is(err, os.ErrNotExist) {
+			body, err = os.ReadFile(filepath.Join(dir, "html", id+".html"))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("clean: read benchmark page %s: %w", id, err)
 		}
-		pages = append(pages, BenchmarkPage{ID: id, URL: truth[id].URL, HTML: body, Truth: truth[id].ArticleBody})
+		t := truth[id]
+		byline := t.Byline
+		if byline == "" && t.Author != "" {
+			byline = bylineFromAuthors(t.Author, "")
+		}
+		pages = append(pages, BenchmarkPage{ID: id, URL: t.URL, HTML: body, Truth: t.ArticleBody,
+			Title: cmp.Or(t.Headline, t.Title), Standfirst: cmp.Or(t.Standfirst, t.Description), Byline: byline})
 	}
 	return pages, nil
 }
@@ -225,4 +247,60 @@ func (c *Cleaner) Extract() Extractor {
 		}
 		return ScriptText(s), nil
 	}
+}
+
+// PageReport is one page's result in a corpus evaluation.
+type PageReport struct {
+	ID, URL string
+	Err     error     // the cleaner's error, when it failed
+	Body    PageScore // the body against the reference body
+	ReadAloudPage
+}
+
+// Evaluation is a cleaner's result on one corpus: the body as the
+// benchmark scores it, and what a listener hears.
+type Evaluation struct {
+	Body ExtractionScore
+	// ReadAloud is precision, recall and F1 of title, standfirst, byline
+	// and body against the reference (see ScoreReadAloud).
+	ReadAloud struct{ Precision, Recall, F1 float64 }
+	// JunkStandfirst and Boilerplate count pages whose standfirst is not
+	// the article's, and pages where any block heard is on the junk list.
+	JunkStandfirst, Boilerplate int
+	Pages                       []PageReport
+}
+
+// Evaluate cleans every page and scores both the body and the read-aloud
+// text. A failed page scores as empty on both.
+func (c *Cleaner) Evaluate(ctx context.Context, pages []BenchmarkPage) (Evaluation, error) {
+	var ev Evaluation
+	body := make([]PageScore, len(pages))
+	heard := make([]PageScore, len(pages))
+	for i, p := range pages {
+		if err := ctx.Err(); err != nil {
+			return ev, err
+		}
+		start := time.Now()
+		s, err := c.Clean(ctx, Input{Body: p.HTML, ContentType: "text/html", URL: p.URL})
+		ev.Body.Elapsed += time.Since(start)
+		r := PageReport{ID: p.ID, URL: p.URL, Err: err}
+		if err != nil {
+			ev.Body.Failed++
+			s = script.Script{}
+		}
+		r.Body = ScorePage(ScriptText(s), p.Truth)
+		r.ReadAloudPage = ScoreReadAloud(s, p)
+		if r.JunkStandfirst != "" {
+			ev.JunkStandfirst++
+		}
+		if len(r.Junk) > 0 {
+			ev.Boilerplate++
+		}
+		body[i], heard[i] = r.Body, r.Score
+		ev.Pages = append(ev.Pages, r)
+	}
+	ev.Body.Pages = len(pages)
+	ev.Body.Precision, ev.Body.Recall, ev.Body.F1 = Aggregate(body)
+	ev.ReadAloud.Precision, ev.ReadAloud.Recall, ev.ReadAloud.F1 = Aggregate(heard)
+	return ev, nil
 }

@@ -45,7 +45,7 @@ func (c *Cleaner) cleanHTML(ctx context.Context, body []byte, contentType, rawUR
 
 	// Metadata that extraction loses is read from the untouched page.
 	published := publishedTime(doc)
-	stand := standfirst(doc)
+	stand := standfirstCandidates(doc, headline(doc))
 	docLang := documentLang(doc)
 
 	for _, r := range rules {
@@ -138,7 +138,7 @@ var bylineLine = regexp.MustCompile(`^(?i:by|від|автор(?:ка)?:?)\s+\p{
 // assemble turns extracted blocks into the script's sections, dropping
 // the title, standfirst and byline repeated in the body, boilerplate,
 // captions, site phrases and repeated blocks.
-func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBlock, stand string, rules []siteRules) {
+func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBlock, stand []standCandidate, rules []siteRules) {
 	var phrases []string
 	for _, r := range rules {
 		phrases = append(phrases, r.phrases...)
@@ -157,10 +157,6 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 		case sameText(b.text, s.Title) && (b.kind == kindHeading || i < 3):
 			drop("title", b)
 			continue
-		case stand != "" && sameText(b.text, stand):
-			// The summary is part of the body on this page: it stays
-			// there, read once.
-			stand = ""
 		case i < 6 && len(b.text) < 120 && bylineLine.MatchString(b.text):
 			if s.Byline == "" {
 				s.Byline = b.text
@@ -222,10 +218,8 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 			out = append(out, sec)
 		}
 	}
-	if stand != "" && s.Standfirst == "" && !sameText(stand, s.Title) {
-		s.Standfirst = stand
-	}
 	s.Sections = out
+	s.Standfirst = pickStandfirst(stand, s)
 }
 
 func joinHeadings(a, b string) string {

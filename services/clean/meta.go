@@ -93,43 +93,6 @@ func ldDate(raw string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// standfirstClass matches class names sites give to the summary under the
-// headline.
-var standfirstClass = regexp.MustCompile(`(?i)(?:^|[-_])(standfirst|dek|deck|sub-?title|sub-?headline|subhead|strapline|article-summary|summary|lede|excerpt|intro|description)(?:$|[-_])`)
-
-// standfirst finds the summary under the headline: an element named for it
-// near the page's h1, of one to three sentences.
-func standfirst(doc *html.Node) string {
-	var found string
-	var rec func(*html.Node) bool
-	rec = func(n *html.Node) bool {
-		if n.Type == html.ElementNode {
-			if skipTags[tagOf(n)] {
-				return false
-			}
-			switch tagOf(n) {
-			case atom.P, atom.Div, atom.H2, atom.Span:
-				for _, w := range strings.Fields(attr(n, "class") + " " + attr(n, "id")) {
-					if standfirstClass.MatchString(w) {
-						if t := collapse(textOf(n)); len(t) >= 40 && len(t) <= 500 {
-							found = t
-							return true
-						}
-					}
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if rec(c) {
-				return true
-			}
-		}
-		return false
-	}
-	rec(doc)
-	return found
-}
-
 // bylineFromAuthors formats the authors as a spoken byline in the
 // article's language: "By Jane Doe", "By Jane Doe and John Roe", "By A, B
 // and C"; "Автор: Олена Коваль" in Ukrainian.
