@@ -27,6 +27,7 @@ type rawBlock struct {
 	level int // heading level, 1 to 6
 	text  string
 	links float64 // share of the text that was inside links on the page
+	at    int     // where the block starts in the page's text, -1 when unknown
 }
 
 // blockTags are the elements that end the running text before them.
@@ -75,8 +76,8 @@ func (w *walker) flush(kind blockKind, level int) {
 	w.buf.Reset()
 	for _, part := range strings.Split(text, "\n\n") {
 		if t := collapse(part); t != "" {
-			t, links := w.align.restore(t)
-			w.out = append(w.out, rawBlock{kind: kind, level: level, text: t, links: links})
+			t, links, at := w.align.restore(t)
+			w.out = append(w.out, rawBlock{kind: kind, level: level, text: t, links: links, at: at})
 		}
 	}
 }
@@ -173,10 +174,15 @@ func (w *walker) table(t *html.Node) {
 			}
 		}
 		if len(cells) > 0 {
+			at := -1
 			for i, c := range cells {
-				cells[i], _ = w.align.restore(c)
+				var cat int
+				cells[i], _, cat = w.align.restore(c)
+				if i == 0 {
+					at = cat
+				}
 			}
-			w.out = append(w.out, rawBlock{kind: kindTableRow, text: strings.Join(cells, ", ")})
+			w.out = append(w.out, rawBlock{kind: kindTableRow, text: strings.Join(cells, ", "), at: at})
 		}
 	}
 }
@@ -258,6 +264,9 @@ type aligner struct {
 	pos    []int  // byte offset in page of each byte of sq
 	link   []bool // whether each byte of sq was inside a link
 	cursor int    // where the previous block was found in sq
+	// spans holds where each paragraph-like element's text lies in sq,
+	// for finding article text that extraction left out.
+	spans map[*html.Node][2]int
 }
 
 // alignWindow is how far past the previous block the next is looked for.
@@ -265,7 +274,7 @@ const alignWindow = 256 << 10
 
 // newAligner indexes the text of the page under root.
 func newAligner(root *html.Node) *aligner {
-	a := &aligner{}
+	a := &aligner{spans: map[*html.Node][2]int{}}
 	var page strings.Builder
 	space := true
 	var rec func(n *html.Node, inLink bool)
@@ -303,9 +312,13 @@ func newAligner(root *html.Node) *aligner {
 				if t == atom.Br || blockTags[t] {
 					space = true
 				}
+				start := len(a.pos)
 				rec(c, inLink || t == atom.A)
 				if blockTags[t] {
 					space = true
+				}
+				if paragraphTags[t] {
+					a.spans[c] = [2]int{start, len(a.pos)}
 				}
 			}
 		}
@@ -319,15 +332,20 @@ func newAligner(root *html.Node) *aligner {
 	return a
 }
 
+// paragraphTags are the elements whose place in the page the aligner
+// records.
+var paragraphTags = map[atom.Atom]bool{atom.P: true, atom.H2: true, atom.H3: true, atom.H4: true, atom.Blockquote: true}
+
 // restore returns text with the page's spacing, or text unchanged when the
-// page does not hold it verbatim, and the share of it that was link text.
-func (a *aligner) restore(text string) (string, float64) {
+// page does not hold it verbatim, the share of it that was link text, and
+// where it starts in the page's text (-1 when not found).
+func (a *aligner) restore(text string) (string, float64, int) {
 	if a == nil {
-		return text, 0
+		return text, 0, -1
 	}
 	key := []byte(strings.ReplaceAll(text, " ", ""))
 	if len(key) == 0 {
-		return text, 0
+		return text, 0, -1
 	}
 	// Blocks come in page order, so the next one is usually close after
 	// the last; the search window keeps a page of many unmatched blocks
@@ -339,10 +357,10 @@ func (a *aligner) restore(text string) (string, float64) {
 		i += a.cursor
 	case len(a.sq) <= alignWindow:
 		if i = bytes.Index(a.sq, key); i < 0 {
-			return text, 0
+			return text, 0, -1
 		}
 	default:
-		return text, 0
+		return text, 0, -1
 	}
 	j := i + len(key)
 	a.cursor = j
@@ -352,7 +370,7 @@ func (a *aligner) restore(text string) (string, float64) {
 			links++
 		}
 	}
-	return a.page[a.pos[i] : a.pos[j-1]+1], float64(links) / float64(j-i)
+	return a.page[a.pos[i] : a.pos[j-1]+1], float64(links) / float64(j-i), i
 }
 
 // tagOf returns an element's tag. Trees built by go-trafilatura leave

@@ -34,7 +34,27 @@ var boilerClass = regexp.MustCompile(`(?i)(?:^|[-_])(` + strings.Join([]string{
 	`post-edit-link`, `edit-link`, `reading-time`, `read-time`, `skip-link`, `screen-reader-text`, `sr-only`,
 	`visually-hidden`,
 	// navigation and page furniture that sometimes sits inside the body
-	`breadcrumbs?`, `tags`, `tag-list`, `author-bio`, `print-only`,
+	`breadcrumbs?`, `tags`, `tag-list`, `author-bio`, `print-only`, `bio`, `author-box`, `about-author`,
+	`about-the-author`, `author-card`, `contributor-bio`, `follow`, `follow-us`, `social-follow`,
+	// contact and tip boxes
+	`tips?`, `tip-line`, `contact-box`,
+	// affiliate disclaimers
+	`disclaimer`, `disclosure`, `affiliate`, `affiliate-disclosure`,
+	// live-blog chrome
+	`key-events`, `live-filter`, `liveblog-nav`, `timeline-nav`,
+}, "|") + `)(?:$|[-_])`)
+
+// strongBoilerClass matches names of boxes that are never the article and
+// can be long: comment threads, galleries and players. They are removed
+// whatever their length, unless they hold the article (see holdsArticle).
+var strongBoilerClass = regexp.MustCompile(`(?i)(?:^|[-_])(` + strings.Join([]string{
+	`comments?`, `comment-list`, `commentlist`, `comment-form`, `comments-area`, `comment-respond`, `respond`,
+	`disqus`, `discussion`, `conversation`, `coral`, `replies`, `reader-comments`, `user-comments`,
+	`gallery`, `slideshow`, `carousel`, `slider`, `lightbox`, `swiper`, `photo-gallery`,
+	`vjs`, `video-js`, `jwplayer`, `jw-wrapper`, `video-player`, `videoplayer`, `media-player`,
+	`brightcove`, `playlist`, `video-embed`, `video-wrapper`,
+	`related`, `related-articles`, `related-stories`, `more-stories`, `recirc`, `recirculation`, `outbrain`,
+	`taboola`, `read-next`, `up-next`,
 }, "|") + `)(?:$|[-_])`)
 
 // boilerRole matches ARIA roles of what is not the article.
@@ -50,13 +70,14 @@ const maxBoilerChars = 1500
 // With keepCaptions, captions and credits stay.
 func pruneBoilerplate(root *html.Node, keepCaptions bool) int {
 	var doomed []*html.Node
+	pageText := paragraphChars(root)
 	var rec func(*html.Node)
 	rec = func(n *html.Node) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			if c.Type != html.ElementNode {
 				continue
 			}
-			if isBoilerElement(c, keepCaptions) {
+			if isBoilerElement(c, keepCaptions) || isStrongBoiler(c, pageText) {
 				doomed = append(doomed, c)
 				continue
 			}
@@ -68,6 +89,52 @@ func pruneBoilerplate(root *html.Node, keepCaptions bool) int {
 		n.Parent.RemoveChild(n)
 	}
 	return len(doomed)
+}
+
+// isStrongBoiler reports whether n is a comment thread, gallery, player or
+// recirculation box by name, and does not hold the article.
+func isStrongBoiler(n *html.Node, pageText int) bool {
+	switch tagOf(n) {
+	case atom.Html, atom.Body, atom.Main, atom.Article, atom.H1:
+		return false
+	}
+	named := false
+	for _, a := range n.Attr {
+		if a.Key == "class" || a.Key == "id" {
+			for _, w := range strings.Fields(a.Val) {
+				if strongBoilerClass.MatchString(w) && !contentClass.MatchString(w) {
+					named = true
+				}
+			}
+		}
+	}
+	return named && !holdsArticle(n, pageText)
+}
+
+// holdsArticle reports whether n holds the article's headline or half
+// the page's paragraph text: then it wraps the article, whatever its name.
+func holdsArticle(n *html.Node, pageText int) bool {
+	return containsTag(n, atom.H1) || 2*paragraphChars(n) > pageText
+}
+
+// paragraphChars counts the characters of text in <p> elements under n.
+func paragraphChars(n *html.Node) int {
+	total := 0
+	var rec func(*html.Node)
+	rec = func(n *html.Node) {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type != html.ElementNode || skipTags[tagOf(c)] {
+				continue
+			}
+			if tagOf(c) == atom.P {
+				total += len(strings.TrimSpace(textOf(c)))
+				continue
+			}
+			rec(c)
+		}
+	}
+	rec(n)
+	return total
 }
 
 func isBoilerElement(n *html.Node, keepCaptions bool) bool {
@@ -154,6 +221,32 @@ var boilerLine = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`(?:copyright|©|ⓒ|\(c\)) .{0,200}`, `all rights reserved.{0,200}`,
 	// Ukrainian sites
 	`реклама`, `поділитися`, `читайте також`, `слухати (?:статтю|новину)`,
+	// comment threads and forms
+	`(?:\d+ )?comments?(?: \(\d+\))?`, `leave a (?:reply|comment)(?: cancel reply)?`, `cancel reply`, `reply`, `report`,
+	`(?:\d+ )?(?:replies|likes?|upvotes?|points?)`, `your e-?mail address will not be published.{0,80}`,
+	`required fields are marked.{0,10}`, `(?:name|e-?mail|website|comment|message)\s?\*?`, `(?:post|submit|add) (?:a )?comment`,
+	`save my name,? e-?mail,? and website.{0,80}`, `notify me of (?:follow-up comments|new posts).{0,80}`,
+	`this site uses akismet.{0,120}`, `comments (?:are|is) (?:closed|moderated).{0,120}`,
+	`join the (?:conversation|discussion|debate)`, `(?:view|show|hide|load|read) (?:all )?(?:\d+ )?comments?`,
+	`comments are subject to .{0,120}`, `community (?:standards|guidelines)`,
+	// galleries and players
+	`(?:photo|image|slide|picture)?\s?\d{1,3} ?(?:of|/) ?\d{1,3}`, `(?:previous|next)(?: (?:slide|image|photo|picture))?`,
+	`(?:view|see|launch|open|expand) (?:the )?(?:full )?(?:photo |image )?gallery`, `(?:enlarge|expand) (?:this )?(?:image|photo)`,
+	`(?:beginning|end) of dialog window.{0,80}`, `this is a modal window.{0,120}`, `escape will cancel and close the window`,
+	`(?:current time|duration|remaining time|loaded|progress|stream type|playback rate|seek to live)\b.{0,30}`,
+	`(?:captions|subtitles|descriptions|audio track|chapters)(?: (?:off|settings|on))?(?:,? selected)?(?:,? opens .{0,40})?`,
+	`(?:font size|font family|text edge style|reset restore all settings.{0,40}|close modal dialog)`,
+	`(?:play|pause|mute|unmute|fullscreen|non-fullscreen|exit fullscreen|replay|close|skip ad|seek|volume|settings|quality|speed|cc|hd|live|auto)`,
+	`(?:now playing|autoplay|watch next|next video|watch now|watch more|play video|click to play|tap to unmute)`,
+	`video player is loading.{0,20}`, `your browser does not support.{0,80}`, `this video (?:is|has been) .{0,60}`,
+	// live blogs
+	`(?:show )?key events(?: only)?`, `pinned(?: post)?`, `\d+ ?(?:s|m|min|mins|minutes?|h|hrs?|hours?|d|days?) ago`,
+	`live(?: updates| blog| coverage| now)?`, `refresh`, `load (?:more|earlier|later)(?: updates| posts| entries)?`,
+	`(?:see|show) (?:\d+ )?new (?:posts?|updates?)`, `(?:jump|skip|go) to (?:the )?(?:latest|key events|top)`,
+	`breaking(?: news)?`, `please (?:turn on|enable) javascript.{0,120}`,
+	`(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|tiktok|youtube)\.com/\S+`,
+	// follow-us and contact lines
+	`follow (?:us|me)(?: on .{1,60})?`, `get in touch`, `contact us`, `send (?:us )?(?:a )?(?:news )?tip`,
 	// bare links and interface messages
 	`https?://\S+`, `an error (?:has )?occurred.{0,60}`, `thank you`, `this (?:article|story) has been sent to.{0,60}`,
 	`loading`, `please wait`, `(?:show|load) more`,
@@ -171,6 +264,21 @@ var boilerPrefix = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`\(?(?:additional )?(?:reporting|writing|editing) by\b`, `follow (?:ap's|our|the) .{0,80}(?:coverage|updates)`,
 	`(?:copyright|©|ⓒ)`,
 	`(?:читайте|дивіться) також\s*[:»›|-]`, `підпис(?:уйтесь|уйтеся) на `,
+	`(?:more|read more|also|related|see|watch|listen|trending|must read|editor'?s picks?|top stories|latest)\s*:`,
+	`(?:read|watch|listen to)(?: the full| the| our)? (?:story|article|report|interview|video|episode) here\b`,
+	`(?:photo|image|slide|picture) ?\d{1,3} ?(?:of|/) ?\d{1,3}\b`, `\d{1,3} of \d{1,3}\b`,
+	`e-?mail [\p{L}.'’ -]{2,40} at \S+@\S+`,
+	`follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,3})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news|flipboard|whatsapp|telegram)|:? @\w+)`,
+	`(?:like|find) us on (?:facebook|instagram|twitter)`, `join (?:us|our .{1,30}) on (?:whatsapp|telegram|facebook|discord)`,
+	`(?:do|did) you have a (?:story|news tip|tip|question)`, `got a (?:story|tip|news tip)`, `(?:have|got) (?:a )?(?:news )?tips?\b`,
+	`get in touch\b`, `send (?:us )?(?:your )?(?:news )?tips?\b`, `(?:e-?mail|write to|reach|contact) (?:us|me|him|her|them|the (?:author|reporter|writer|newsroom|editor)s?)\b.{0,40}(?:@|\bat\b|on twitter)`,
+	`our standards\b`, `(?:the )?(?:thomson )?reuters trust principles`, `this material may not be published`,
+	`(?:the )?associated press (?:is an independent|contributed to)`, `(?:ap|reuters|afp) contributed to this`,
+	`disclosure:`, `(?:this|our) (?:post|article|story|page|content) (?:contains|may contain|includes|uses) affiliate`,
+	`(?:if|when) you (?:buy|purchase|click|shop|subscribe) .{0,80}(?:we|may) (?:earn|receive|get|collect)`,
+	`available (?:from|at) .{1,40} .{1,30} may receive a commission`, `prices? (?:and availability )?(?:were |are )?(?:accurate|correct) (?:as of|at)`,
+	`all products (?:featured|recommended)`, `(?:every|each) product (?:we feature|is) (?:has been )?independently`,
+	`why you can trust\b`, `we (?:independently )?(?:review|test|research) .{0,60}(?:commission|affiliate)`,
 	`don'?t miss\b`, `click here\b`, `get .{1,40} by clicking here`, `have a (?:news )?tip\?`, `write to .{1,60} at \S+@\S+`,
 	`this copy is for your personal`, `like this (?:story|article)\? share`,
 	`\(?(?:leggi anche|lees ook|lire aussi|voir aussi|lesen sie auch|leia também|lea también|читайте (?:также|також)|дивіться також)\b`,
@@ -190,6 +298,11 @@ var appealRE = regexp.MustCompile(`(?i)\b(?:` + strings.Join([]string{
 	`(?:may|might) (?:earn|get|receive|collect) (?:a )?(?:small )?(?:commission|share of (?:the )?sales?)`,
 	`(?:free|daily|weekly) (?:e-?mail )?newsletter`, `affiliate (?:links?|commission)`, `підтримайте (?:нас|редакцію|журналістику)`, `subscribe to .{0,40}newsletters?`, `right (?:in|into|to) your inbox`,
 	`share (?:it|this(?: article| story)?) with (?:a friend|your friends)`,
+	`delivered (?:straight |directly |right )?(?:to|into) your inbox`, `(?:top|latest) (?:headlines|stories) .{0,40}inbox`,
+	`is an independent global news organi[sz]ation`, `trust principles`,
+	`(?:may|might|will) (?:earn|receive|get|collect) (?:a )?(?:small )?(?:affiliate )?(?:commission|fee|compensation)`,
+	`affiliate (?:partnerships?|programs?)`, `independently (?:selected|chosen|reviewed) by (?:our )?(?:editors|editorial)`,
+	`(?:do|did) you have a story to (?:tell|share)`,
 }, "|") + `)`)
 
 // Length bounds for the phrase rules: a prefix or an appeal phrase in a
@@ -240,10 +353,27 @@ func isBoilerplate(text string) bool {
 	if n <= maxLabelChars && boilerLabel.MatchString(low) {
 		return true
 	}
+	if n <= maxTeaserChars && urlShare(text) >= 0.4 {
+		return true // a list of links: "More AP NBA: https://… and https://…"
+	}
 	if strings.Contains(low, "[/") && shortcode.MatchString(low) {
 		return true
 	}
 	return false
+}
+
+var bareURL = regexp.MustCompile(`(?:https?://|www\.)\S+`)
+
+// urlShare returns the share of text's characters that are bare URLs.
+func urlShare(text string) float64 {
+	if text == "" {
+		return 0
+	}
+	n := 0
+	for _, u := range bareURL.FindAllString(text, -1) {
+		n += len(u)
+	}
+	return float64(n) / float64(len(text))
 }
 
 // shortcode matches a WordPress shortcode left in the text by a site that
@@ -273,4 +403,59 @@ func isShoutedTeaser(text string) bool {
 // its credit, which extractors often keep in the body.
 func isCaption(text string) bool {
 	return len([]rune(text)) <= 300 && captionRE.MatchString(strings.TrimSpace(text))
+}
+
+// commentsStart matches the heading or label that opens a comment thread
+// or form. What follows it on the page is the readers', not the article.
+var commentsStart = regexp.MustCompile(`(?i)^(?:\d+ )?(?:comments?|responses?|replies|reader comments|discussion)(?: \(\d+\))?:?$|^(?:leave|post|add|write|submit) a (?:reply|comment|response)\b|^join the (?:conversation|discussion|debate)\b|^(?:what do you think|have your say)\??$|^comments? (?:are|is) (?:closed|disabled)\b|^\d+ thoughts? on\b`)
+
+// minBodyBeforeComments is how much article text must come before a
+// comments heading for the rest of the page to be cut there: a comment
+// count near the headline is not the end of the article.
+const minBodyBeforeComments = 200
+
+// junkSentence matches a sentence that is page furniture even inside a
+// paragraph of article text: a follow-us or contact line, a sign-up call.
+var junkSentence = regexp.MustCompile(`(?i)^(?:follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,3})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news)|:? @\w+)|(?:e-?mail|contact|reach) .{1,60}(?:\S+@\S+\.\w+|on twitter)|sign up (?:for|to) .{0,60}newsletter|(?:read|see) more:|(?:like|find) us on (?:facebook|instagram|twitter))`)
+
+// stripJunkSentences removes junk sentences from a paragraph that has
+// other sentences; a paragraph of nothing else is left to isBoilerplate.
+func stripJunkSentences(text string) string {
+	sents := splitSentences(text)
+	if len(sents) < 2 {
+		return text
+	}
+	kept := sents[:0]
+	for _, s := range sents {
+		if len(s) <= 200 && junkSentence.MatchString(s) {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return strings.Join(kept, " ")
+}
+
+// splitSentences splits text after ".", "!" or "?" followed by a space
+// and a capital letter, a digit, "@" or a quote; good enough to find the
+// stock sentences junkSentence matches.
+func splitSentences(text string) []string {
+	var out []string
+	start := 0
+	rs := []rune(text)
+	pos := 0 // byte offset of rs[i]
+	for i, r := range rs {
+		size := len(string(r))
+		if (r == '.' || r == '!' || r == '?') && i+2 < len(rs) && rs[i+1] == ' ' {
+			next := rs[i+2]
+			if unicode.IsUpper(next) || unicode.IsDigit(next) || next == '@' || next == '"' || next == '“' {
+				out = append(out, strings.TrimSpace(text[start:pos+size]))
+				start = pos + size
+			}
+		}
+		pos += size
+	}
+	if t := strings.TrimSpace(text[start:]); t != "" {
+		out = append(out, t)
+	}
+	return out
 }

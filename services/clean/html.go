@@ -62,6 +62,7 @@ func (c *Cleaner) cleanHTML(ctx context.Context, body []byte, contentType, rawUR
 	if c.cfg.KeepCaptions {
 		liftCaptions(doc)
 	}
+	rewriteSocialEmbeds(doc)
 	pruned := pruneBoilerplate(doc, c.cfg.KeepCaptions)
 	c.cfg.Logger.DebugContext(ctx, "pruned boilerplate elements", "count", pruned, "host", host)
 
@@ -87,7 +88,8 @@ func (c *Cleaner) cleanHTML(ctx context.Context, body []byte, contentType, rawUR
 			}
 		}
 	case err == nil && res.ContentNode != nil:
-		blocks = blocksOf(res.ContentNode, c.cfg.KeepCaptions, !c.cfg.DropTables, newAligner(doc))
+		al := newAligner(doc)
+		blocks = recoverBody(blocksOf(res.ContentNode, c.cfg.KeepCaptions, !c.cfg.DropTables, al), al)
 	}
 	s := script.Script{URL: webURL(rawURL), Published: published, Language: docLang}
 	var author string
@@ -149,7 +151,12 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 	drop := func(why string, b rawBlock) {
 		c.cfg.Logger.DebugContext(ctx, "dropped block", "reason", why, "text", b.text[:min(len(b.text), 80)])
 	}
+	bodyChars := 0
 	for i, b := range blocks {
+		if bodyChars >= minBodyBeforeComments && len(b.text) <= 60 && commentsStart.MatchString(strings.TrimSpace(b.text)) {
+			drop("comments from here on", b)
+			break
+		}
 		switch {
 		case b.kind == kindHeading && s.Title == "" && b.level == 1:
 			s.Title = b.text
@@ -182,6 +189,15 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 			drop("site phrase", b)
 			continue
 		}
+		if b.kind != kindTableRow {
+			// What is left of a post's embed, or a follow-us sentence
+			// closing a paragraph, goes; the rest of the block stays.
+			if b.text = stripJunkSentences(cleanSocial(b.text)); b.text == "" {
+				drop("social or junk sentences", blocks[i])
+				continue
+			}
+			blocks[i].text = b.text
+		}
 		if prev != nil && prev.kind == b.kind && prev.text == b.text {
 			drop("repeated", b)
 			continue
@@ -206,6 +222,7 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 			kind = script.ListItem
 		}
 		cur.Blocks = append(cur.Blocks, script.Block{Kind: kind, Text: b.text})
+		bodyChars += len(b.text)
 	}
 	if len(cur.Blocks) > 0 {
 		secs = append(secs, cur)
