@@ -219,6 +219,8 @@ var boilerLine = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`you must (?:be )?log(?:ged)? in to (?:post a )?comment`, `(?:leave a|post a|add a|show) comments?`, `\d* ?comments?`,
 	`(?:updated|published|posted|last updated|first published)(?: on| at)?:? [\w ,:.]{3,40}`,
 	`(?:copyright|©|ⓒ|\(c\)) .{0,200}`, `all rights reserved.{0,200}`,
+	// other languages' ad labels
+	`annonce|annonse|annons|anzeige|werbung|publicit[ée]|publicidad|pubblicit[àa]|reklame|reklam|advertentie|mainos`,
 	// Ukrainian sites
 	`реклама`, `поділитися`, `читайте також`, `слухати (?:статтю|новину)`,
 	// comment threads and forms
@@ -247,7 +249,8 @@ var boilerLine = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|tiktok|youtube)\.com/\S+`,
 	// follow-us and contact lines
 	`follow (?:us|me)(?: on .{1,60})?`, `get in touch`, `contact us`, `send (?:us )?(?:a )?(?:news )?tip`,
-	// bare links and interface messages
+	// bare links and interface messages, editing instructions left on the page
+	`(?:change|edit|set|update) the (?:story|article|post|page)'?s? (?:title|subtitle|visibility|settings|slug).{0,80}`,
 	`https?://\S+`, `an error (?:has )?occurred.{0,60}`, `thank you`, `this (?:article|story) has been sent to.{0,60}`,
 	`loading`, `please wait`, `(?:show|load) more`,
 }, "|") + `)$`)
@@ -281,7 +284,7 @@ var boilerPrefix = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`why you can trust\b`, `we (?:independently )?(?:review|test|research) .{0,60}(?:commission|affiliate)`,
 	`don'?t miss\b`, `click here\b`, `get .{1,40} by clicking here`, `have a (?:news )?tip\?`, `write to .{1,60} at \S+@\S+`,
 	`this copy is for your personal`, `like this (?:story|article)\? share`,
-	`\(?(?:leggi anche|lees ook|lire aussi|voir aussi|lesen sie auch|leia também|lea también|читайте (?:также|також)|дивіться також)\b`,
+	`\(?(?:læs også|les også|läs (?:även|också)|lue myös|leggi anche|lees ook|lire aussi|voir aussi|lesen sie auch|leia também|lea también|читайте (?:также|також)|дивіться також)\b`,
 }, "|") + `)`)
 
 // appealRE matches membership, donation and subscription appeals inside a

@@ -90,6 +90,15 @@ func (c *Cleaner) cleanHTML(ctx context.Context, body []byte, contentType, rawUR
 	case err == nil && res.ContentNode != nil:
 		al := newAligner(doc)
 		blocks = recoverBody(blocksOf(res.ContentNode, c.cfg.KeepCaptions, !c.cfg.DropTables, al), al)
+		if len(blocks) <= 1 {
+			// One block is the extractor's last resort, the page's
+			// whole text: look for the article under the headline.
+			if hb := headlineBlocks(doc, newAligner(doc)); len(hb) > 1 {
+				blocks = hb
+			} else if len(blocks) == 1 && (blocks[0].links >= 0.5 || len(blocks[0].text) < minFallbackChars) {
+				blocks = nil
+			}
+		}
 	}
 	s := script.Script{URL: webURL(rawURL), Published: published, Language: docLang}
 	var author string
@@ -106,15 +115,15 @@ func (c *Cleaner) cleanHTML(ctx context.Context, body []byte, contentType, rawUR
 		}
 	}
 	if len(blocks) == 0 {
-		if len(collapse(textOf(doc))) == 0 {
+		if len(collapse(textOf(doc))) == 0 && !hasScripts(doc) {
 			return script.Script{}, fault.Permanent(fmt.Errorf("clean: %w", ErrEmpty))
 		}
-		return script.Script{}, fault.Permanent(fmt.Errorf("clean: %w", ErrNoArticle))
+		return script.Script{}, fault.Permanent(fmt.Errorf("clean: %w: %s", ErrNoArticle, whyNoArticle(doc)))
 	}
 	c.assemble(ctx, &s, blocks, stand, rules)
 	if s.Chars() < minArticleChars {
 		// What is left is a menu or a footer, not an article.
-		return script.Script{}, fault.Permanent(fmt.Errorf("clean: %w", ErrNoArticle))
+		return script.Script{}, fault.Permanent(fmt.Errorf("clean: %w: %s", ErrNoArticle, whyNoArticle(doc)))
 	}
 	if s.Byline == "" && author != "" {
 		s.Language = detectLanguage(s)
@@ -135,7 +144,7 @@ func (c *Cleaner) rulesFor(host string) []siteRules {
 }
 
 // bylineLine matches a block that is the article's byline.
-var bylineLine = regexp.MustCompile(`^(?i:by|від|автор(?:ка)?:?)\s+\p{Lu}[\p{L}.'’-]*(?:\s+[\p{L}.'’-]+){0,5}(?:\s*(?:,|and|&|і|та)\s*\p{Lu}[\p{L}.'’-]*(?:\s+[\p{L}.'’-]+){0,4})*$`)
+var bylineLine = regexp.MustCompile(`^(?i:by|від|автор(?:ка)?:?|af|av|von|par|por|door)\s+\p{Lu}[\p{L}.'’-]*(?:\s+[\p{L}.'’-]+){0,5}(?:\s*(?:,|and|og|och|und|et|y|en|&|і|та)\s*\p{Lu}[\p{L}.'’-]*(?:\s+[\p{L}.'’-]+){0,4})*(?:\s*[·|•–-]\s*[\p{L}\d .:,]{0,40}\d{4}[\p{L}\d .:,]{0,20})?$`)
 
 // assemble turns extracted blocks into the script's sections, dropping
 // the title, standfirst and byline repeated in the body, boilerplate,
@@ -152,6 +161,7 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 		c.cfg.Logger.DebugContext(ctx, "dropped block", "reason", why, "text", b.text[:min(len(b.text), 80)])
 	}
 	bodyChars := 0
+	firstRepeated := false
 	for i, b := range blocks {
 		if bodyChars >= minBodyBeforeComments && len(b.text) <= 60 && commentsStart.MatchString(strings.TrimSpace(b.text)) {
 			drop("comments from here on", b)
@@ -166,7 +176,8 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 			continue
 		case i < 6 && len(b.text) < 120 && bylineLine.MatchString(b.text):
 			if s.Byline == "" {
-				s.Byline = b.text
+				// "By Jane Doe · 13 March 2025": the date is not read
+				s.Byline = strings.TrimSpace(strings.FieldsFunc(b.text, func(r rune) bool { return r == '·' || r == '•' || r == '|' })[0])
 			}
 			drop("byline", b)
 			continue
@@ -199,6 +210,9 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 			blocks[i].text = b.text
 		}
 		if prev != nil && prev.kind == b.kind && prev.text == b.text {
+			if len(secs) == 0 && len(cur.Blocks) == 1 {
+				firstRepeated = true
+			}
 			drop("repeated", b)
 			continue
 		}
@@ -236,7 +250,7 @@ func (c *Cleaner) assemble(ctx context.Context, s *script.Script, blocks []rawBl
 		}
 	}
 	s.Sections = out
-	s.Standfirst = pickStandfirst(stand, s)
+	s.Standfirst = pickStandfirst(stand, s, firstRepeated)
 }
 
 func joinHeadings(a, b string) string {

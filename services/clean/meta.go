@@ -93,30 +93,47 @@ func ldDate(raw string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// bylineWords are the words that open a byline, by language.
+var bylineWords = map[string]string{"en": "By", "": "By", "uk": "Автор:", "da": "Af", "no": "Av", "nb": "Av", "sv": "Av",
+	"de": "Von", "nl": "Door", "fr": "Par", "es": "Por", "pt": "Por", "it": "Di"}
+
 // bylineFromAuthors formats the authors as a spoken byline in the
 // article's language: "By Jane Doe", "By Jane Doe and John Roe", "By A, B
-// and C"; "Автор: Олена Коваль" in Ukrainian.
+// and C"; "Автор: Олена Коваль" in Ukrainian, "Af Mette Lund" in Danish;
+// names alone in a language without an entry. An author field that
+// already opens with a byline word keeps it once.
 func bylineFromAuthors(authors, lang string) string {
 	var names []string
 	for _, a := range strings.FieldsFunc(authors, func(r rune) bool { return r == ';' || r == '|' }) {
-		if a = collapse(a); a != "" {
+		a = collapse(a)
+		if m := bylinePrefixRE.FindString(a); m != "" {
+			a = a[len(m):]
+		}
+		if a != "" {
 			names = append(names, a)
 		}
 	}
-	prefix, and := "By", "and"
-	if lang == "uk" {
-		prefix, and = "Автор:", "і"
+	prefix, and := bylineWords[lang], "and"
+	switch lang {
+	case "uk":
+		and = "і"
 		if len(names) > 1 {
 			prefix = "Автори:"
 		}
+	case "en", "":
+	default:
+		and = "&"
 	}
+	var list string
 	switch len(names) {
 	case 0:
 		return ""
 	case 1:
-		return prefix + " " + names[0]
+		list = names[0]
+	default:
+		list = strings.Join(names[:len(names)-1], ", ") + " " + and + " " + names[len(names)-1]
 	}
-	return prefix + " " + strings.Join(names[:len(names)-1], ", ") + " " + and + " " + names[len(names)-1]
+	return strings.TrimSpace(prefix + " " + list)
 }
 
 // sameText reports whether two texts say the same words, ignoring case,

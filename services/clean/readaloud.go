@@ -281,7 +281,7 @@ func bylineDeclared(byline string, authors []string) bool {
 	return true
 }
 
-var bylinePrefixRE = regexp.MustCompile(`(?i)^(?:by|від|автор(?:ка|и)?:?)\s+`)
+var bylinePrefixRE = regexp.MustCompile(`(?i)^(?:by|від|автор(?:ка|и)?:?|af|av|von|par|por|door|di)\s+`)
 
 var bylineSplitRE = regexp.MustCompile(`(?i)\s*(?:,|\band\b|&|\bі\b|\bта\b)\s*`)
 

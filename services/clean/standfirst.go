@@ -21,7 +21,7 @@ import (
 
 // standfirstClass matches class names sites give to the summary under the
 // headline.
-var standfirstClass = regexp.MustCompile(`(?i)(?:^|[-_])(standfirst|dek|deck|sub-?title|sub-?headline|subhead|strapline|article-summary|summary|lede|lead|excerpt|intro|description|teaser-text|abstract)(?:$|[-_]|paragraph)`)
+var standfirstClass = regexp.MustCompile(`(?i)(?:^|[-_])(standfirst|dek|deck|sub-?title|sub-?headline|subhead|strapline|article-summary|summary|lede|lead|excerpt|intro|description|teaser-text|abstract|manchet|ingress|vorspann|chapeau|entradilla|sottotitolo|occhiello|resumo|lead-in)(?:$|[-_]|paragraph)`)
 
 // Bounds of a standfirst: shorter is a kicker or a label, longer is body.
 const (
@@ -283,8 +283,10 @@ const (
 )
 
 // pickStandfirst returns the first candidate that belongs to the
-// article s, or "".
-func pickStandfirst(cands []standCandidate, s *script.Script) string {
+// article s, or "". firstRepeated says the page printed the body's first
+// paragraph twice (as a summary and as the paragraph): it stays in the
+// body then, and no standfirst repeats it.
+func pickStandfirst(cands []standCandidate, s *script.Script, firstRepeated bool) string {
 	paras := s.Paragraphs()
 	inBody := func(t string) bool {
 		for _, sec := range s.Sections {
@@ -309,6 +311,11 @@ func pickStandfirst(cands []standCandidate, s *script.Script) string {
 		n := utf8.RuneCountInString(t)
 		switch {
 		case n < minStandfirstChars || n > maxStandfirstChars:
+		case c.header && !firstRepeated && firstBlockIs(s, t):
+			// extraction took the header's standfirst for the first
+			// paragraph: it moves up, and is read once
+			s.Sections[0].Blocks = s.Sections[0].Blocks[1:]
+			return t
 		case inBody(t):
 			// the body holds it: it is read there, once
 			return ""
@@ -412,4 +419,10 @@ func overlap(text, article string) float64 {
 func stem(w string) string {
 	r := []rune(w)
 	return "~" + string(r[:min(5, len(r))])
+}
+
+// firstBlockIs reports whether the body's first block is text.
+func firstBlockIs(s *script.Script, text string) bool {
+	return len(s.Sections) > 0 && s.Sections[0].Heading == "" && len(s.Sections[0].Blocks) > 1 &&
+		sameText(s.Sections[0].Blocks[0].Text, text)
 }
