@@ -271,7 +271,7 @@ var boilerPrefix = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`(?:read|watch|listen to)(?: the full| the| our)? (?:story|article|report|interview|video|episode) here\b`,
 	`(?:photo|image|slide|picture) ?\d{1,3} ?(?:of|/) ?\d{1,3}\b`, `\d{1,3} of \d{1,3}\b`,
 	`e-?mail [\p{L}.'’ -]{2,40} at \S+@\S+`,
-	`follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,3})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news|flipboard|whatsapp|telegram)|:? @\w+)`,
+	`follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,6})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news|flipboard|whatsapp|telegram)|:? @\w+)`,
 	`(?:like|find) us on (?:facebook|instagram|twitter)`, `join (?:us|our .{1,30}) on (?:whatsapp|telegram|facebook|discord)`,
 	`(?:do|did) you have a (?:story|news tip|tip|question)`, `got a (?:story|tip|news tip)`, `(?:have|got) (?:a )?(?:news )?tips?\b`,
 	`get in touch\b`, `send (?:us )?(?:your )?(?:news )?tips?\b`, `(?:e-?mail|write to|reach|contact) (?:us|me|him|her|them|the (?:author|reporter|writer|newsroom|editor)s?)\b.{0,40}(?:@|\bat\b|on twitter)`,
@@ -419,7 +419,7 @@ const minBodyBeforeComments = 200
 
 // junkSentence matches a sentence that is page furniture even inside a
 // paragraph of article text: a follow-us or contact line, a sign-up call.
-var junkSentence = regexp.MustCompile(`(?i)^(?:follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,3})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news)|:? @\w+)|(?:e-?mail|contact|reach) .{1,60}(?:\S+@\S+\.\w+|on twitter)|sign up (?:for|to) .{0,60}newsletter|(?:read|see) more:|(?:like|find) us on (?:facebook|instagram|twitter))`)
+var junkSentence = regexp.MustCompile(`(?i)^(?:follow (?:us|me|him|her|them|[\p{L}@][\p{L}.@_'’-]*(?: [\p{L}][\p{L}.'’-]*){0,6})(?: on (?:twitter|x|facebook|instagram|linkedin|tiktok|threads|bluesky|youtube|google news)|:? @\w+)|(?:e-?mail|contact|reach) .{1,60}(?:\S+@\S+\.\w+|on twitter)|sign up (?:for|to) .{0,60}newsletter|(?:read|see) more:|(?:like|find) us on (?:facebook|instagram|twitter))`)
 
 // stripJunkSentences removes junk sentences from a paragraph that has
 // other sentences; a paragraph of nothing else is left to isBoilerplate.

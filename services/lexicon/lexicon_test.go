@@ -156,3 +156,20 @@ func BenchmarkApply(b *testing.B) {
 		l.Apply(text)
 	}
 }
+
+// TestReportSkipsWordsEnginesKnow checks that the unknown-words report
+// leaves out dictionary words, common given names and capitalized
+// sentence starts, and flags rare names, initialisms and mixed-case brands.
+func TestReportSkipsWordsEnginesKnow(t *testing.T) {
+	var l *Lexicon
+	got := l.Report("Four of the council members, Tom Becker and Angela Moore, met on Main Street by the Mill. " +
+		"Councillor Oleksandr Syrskyi thanked the OSCE and showed a SoundCloud page. GET OUT and VOTE, the poster said.")
+	var words []string
+	for _, u := range got {
+		words = append(words, u.Word+":"+u.Kind)
+	}
+	want := "Oleksandr:name Syrskyi:name OSCE:acronym SoundCloud:brand"
+	if strings.Join(words, " ") != want {
+		t.Errorf("report %v, want %s", words, want)
+	}
+}

@@ -11,7 +11,7 @@ import (
 // has no entry for, for editors to review before narration.
 type Unknown struct {
 	Word    string `json:"word"`
-	Kind    string `json:"kind"` // "name" or "acronym"
+	Kind    string `json:"kind"` // "name", "acronym" or "brand" (mixed case: "PlayStation")
 	Count   int    `json:"count"`
 	Context string `json:"context"` // the first sentence-sized excerpt it appears in
 }
@@ -42,8 +42,11 @@ var commonCapitalized = func() map[string]bool {
 	return m
 }()
 
-// Report lists the proper nouns and acronyms in texts that the lexicon
-// does not know, most frequent first. A capitalized word at the start of a
+// Report lists the words of texts a speech engine is likely to get wrong
+// and the lexicon does not cover, most frequent first: rare or foreign
+// names, initialisms and mixed-case brands. English words and common
+// names (the embedded wamerican list: "Main", "Four", "Angela") are left
+// out, since engines read them right. A capitalized word at the start of a
 // sentence counts only if it is also capitalized elsewhere, since sentence
 // case says nothing there.
 func (l *Lexicon) Report(texts ...string) []Unknown {
@@ -65,9 +68,13 @@ func (l *Lexicon) Report(texts ...string) []Unknown {
 		}
 	}
 	for _, text := range texts {
-		for _, t := range tokens(text) {
+		toks := tokens(text)
+		for i, t := range toks {
 			kind := classify(t.word)
-			if kind == "" || commonCapitalized[t.word] || l.Knows(t.word) || kind == "name" && lower[strings.ToLower(t.word)] {
+			if kind == "acronym" && shouted(toks, i) {
+				continue // "GET OUT and VOTE": emphasis, not initialisms
+			}
+			if kind == "" || commonCapitalized[t.word] || l.Knows(t.word) || kind != "acronym" && lower[strings.ToLower(t.word)] || known(t.word) {
 				continue
 			}
 			s := found[t.word]
@@ -159,7 +166,9 @@ func tokens(text string) []token {
 }
 
 // classify says whether a word needs a reading: "acronym" for 2 to 6
-// capital letters, "name" for a capitalized word, "" for anything else.
+// capital letters, "brand" for a word with a capital inside it
+// ("PlayStation", "eBay"), "name" for a capitalized word, "" for
+// anything else.
 func classify(w string) string {
 	letters, upper := 0, 0
 	first, _ := utf8.DecodeRuneInString(w)
@@ -174,9 +183,17 @@ func classify(w string) string {
 			return ""
 		}
 	}
+	inner := false
+	for i, r := range w {
+		if i > 0 && unicode.IsUpper(r) {
+			inner = true
+		}
+	}
 	switch {
 	case letters >= 2 && letters <= 6 && upper == letters:
 		return "acronym"
+	case inner && upper < letters && letters >= 3 && !strings.ContainsAny(w, "-'’."):
+		return "brand"
 	case unicode.IsUpper(first) && letters >= 2 && upper < letters:
 		return "name"
 	}
@@ -200,4 +217,18 @@ func excerpt(text string, i, j int) string {
 		s += "…"
 	}
 	return s
+}
+
+// shouted reports whether the all-capital word at toks[i] is an English
+// word set in capitals for emphasis: it and a neighbour are capitalized
+// dictionary words.
+func shouted(toks []token, i int) bool {
+	word := func(j int) bool {
+		if j < 0 || j >= len(toks) {
+			return false
+		}
+		w := toks[j].word
+		return len(w) >= 2 && isAllCaps(w) && known(strings.ToLower(w))
+	}
+	return word(i) && (word(i-1) || word(i+1) || word(i-2) || word(i+2))
 }
