@@ -14,15 +14,15 @@ var ErrNoDoc = errors.New("queue: no such document")
 // Docs is a KV bucket of small documents that editors change without a
 // deploy, such as pronunciation lexicons.
 type Docs struct {
-	kv jetstream.KeyValue
+	kv kv
 }
 
 // Lexicons returns the bucket of pronunciation lexicons, one per publication.
-func (q *Queue) Lexicons() *Docs { return &Docs{q.lexicons} }
+func (q *Queue) Lexicons() *Docs { return &Docs{q.kv(q.lexicons)} }
 
 // Get returns a document.
 func (d *Docs) Get(ctx context.Context, key string) ([]byte, error) {
-	e, err := d.kv.Get(ctx, key)
+	e, err := d.kv.get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNoDoc, key)
 	}
@@ -39,7 +39,7 @@ func (d *Docs) Update(ctx context.Context, key string, change func(old []byte) (
 	for attempt := 0; ; attempt++ {
 		var old []byte
 		var rev uint64
-		e, err := d.kv.Get(ctx, key)
+		e, err := d.kv.get(ctx, key)
 		switch {
 		case err == nil:
 			old, rev = e.Value(), e.Revision()
@@ -51,9 +51,9 @@ func (d *Docs) Update(ctx context.Context, key string, change func(old []byte) (
 			return nil, err
 		}
 		if rev == 0 {
-			_, err = d.kv.Create(ctx, key, data)
+			err = d.kv.create(ctx, key, data)
 		} else {
-			_, err = d.kv.Update(ctx, key, data, rev)
+			err = d.kv.update(ctx, key, data, rev)
 		}
 		if err == nil {
 			return data, nil

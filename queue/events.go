@@ -53,7 +53,13 @@ func (q *Queue) Emit(ctx context.Context, e Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := q.js.Publish(ctx, eventSubject+e.Job, data); err != nil {
+	// The id lets a retry whose first try was stored be dropped as a copy.
+	id := nonce()
+	err = q.call(ctx, func(ctx context.Context) error {
+		_, err := q.js.Publish(ctx, eventSubject+e.Job, data, jetstream.WithMsgID(id))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("queue: emit %s event for job %s: %w", e.Kind, e.Job, err)
 	}
 	return nil
@@ -66,7 +72,7 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 	if !ValidID(job) {
 		return fmt.Errorf("%w: %q", ErrNoJob, job)
 	}
-	c, err := q.js.OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{
+	c, err := q.orderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventSubject + job},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
@@ -113,7 +119,7 @@ func consume(ctx context.Context, c jetstream.Consumer, fn func(Event) bool) err
 // order, until fn returns false or ctx is done: one subscription for a
 // page that shows every narration in progress.
 func (q *Queue) FollowAll(ctx context.Context, since time.Time, fn func(Event) bool) error {
-	c, err := q.js.OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{
+	c, err := q.orderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{eventSubject + ">"},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
 		OptStartTime:   &since,
@@ -122,4 +128,15 @@ func (q *Queue) FollowAll(ctx context.Context, since time.Time, fn func(Event) b
 		return fmt.Errorf("queue: follow all jobs: %w", err)
 	}
 	return consume(ctx, c, fn)
+}
+
+// orderedConsumer reads the event stream from where cfg says; jetstream
+// recreates it when a server or leader is lost.
+func (q *Queue) orderedConsumer(ctx context.Context, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, error) {
+	var c jetstream.Consumer
+	err := q.call(ctx, func(ctx context.Context) (err error) {
+		c, err = q.js.OrderedConsumer(ctx, EventStream, cfg)
+		return err
+	})
+	return c, err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -141,11 +142,13 @@ type Chunk struct {
 
 // Jobs is job state in the KV bucket: a key per job, a key per chunk.
 type Jobs struct {
-	kv jetstream.KeyValue
+	kv    jetstream.KeyValue
+	keys  kv // kv through the queue's deadlines and retries
+	bills kv // the billing records
 }
 
 // Jobs returns the job state store.
-func (q *Queue) Jobs() *Jobs { return &Jobs{kv: q.jobs} }
+func (q *Queue) Jobs() *Jobs { return &Jobs{kv: q.jobs, keys: q.kv(q.jobs), bills: q.kv(q.usage)} }
 
 func jobKey(id string) string { return "job." + id }
 
@@ -177,7 +180,7 @@ func (s *Jobs) Create(ctx context.Context, j Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Create(ctx, jobKey(j.ID), data); err != nil {
+	if err := s.keys.create(ctx, jobKey(j.ID), data); err != nil {
 		return fmt.Errorf("queue: create job %s: %w", j.ID, err)
 	}
 	return nil
@@ -193,7 +196,7 @@ func (s *Jobs) get(ctx context.Context, id string) (Job, uint64, error) {
 	if !ValidID(id) {
 		return Job{}, 0, fmt.Errorf("%w: %q", ErrNoJob, id)
 	}
-	e, err := s.kv.Get(ctx, jobKey(id))
+	e, err := s.keys.get(ctx, jobKey(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Job{}, 0, fmt.Errorf("%w: %s", ErrNoJob, id)
 	}
@@ -227,7 +230,7 @@ func (s *Jobs) Update(ctx context.Context, id string, fn func(*Job) error) (Job,
 		if err != nil {
 			return j, err
 		}
-		_, err = s.kv.Update(ctx, jobKey(id), data, rev)
+		err = s.keys.update(ctx, jobKey(id), data, rev)
 		if err == nil {
 			return j, nil
 		}
@@ -252,7 +255,7 @@ func (s *Jobs) PutChunk(ctx context.Context, id string, rev int, c Chunk) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Put(ctx, chunkKey(id, rev, c.Index), data); err != nil {
+	if err := s.keys.put(ctx, chunkKey(id, rev, c.Index), data); err != nil {
 		return fmt.Errorf("queue: job %s chunk %d: %w", id, c.Index, err)
 	}
 	return nil
@@ -260,28 +263,20 @@ func (s *Jobs) PutChunk(ctx context.Context, id string, rev int, c Chunk) error 
 
 // Chunks returns the chunk statuses of a job revision, by index.
 func (s *Jobs) Chunks(ctx context.Context, id string, rev int) ([]Chunk, error) {
-	w, err := s.kv.Watch(ctx, "chunk."+id+"."+strconv.Itoa(rev)+".*", jetstream.IgnoreDeletes())
+	var out []Chunk
+	err := s.keys.each(ctx, "chunk."+id+"."+strconv.Itoa(rev)+".*", func() { out = nil }, func(e jetstream.KeyValueEntry) error {
+		var c Chunk
+		if err := json.Unmarshal(e.Value(), &c); err != nil {
+			return fmt.Errorf("queue: job %s chunk key %s: %w", id, e.Key(), err)
+		}
+		out = append(out, c)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: job %s chunks: %w", id, err)
 	}
-	defer w.Stop()
-	var out []Chunk
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil { // all current values have been delivered
-				sort.Slice(out, func(a, b int) bool { return out[a].Index < out[b].Index })
-				return out, nil
-			}
-			var c Chunk
-			if err := json.Unmarshal(e.Value(), &c); err != nil {
-				return nil, fmt.Errorf("queue: job %s chunk key %s: %w", id, e.Key(), err)
-			}
-			out = append(out, c)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Index < out[b].Index })
+	return out, nil
 }
 
 // List returns every job, newest first.
@@ -310,15 +305,16 @@ func (s *Jobs) List(ctx context.Context) ([]Job, error) {
 	}
 }
 
-// usageKey names a billing counter: what was billed on a UTC day, per
-// provider ("provider.openai") or per publication ("publication.daily-news").
+// usageKey names a budget counter: the characters billed or reserved on a
+// UTC day, per publication ("publication.daily-news"). What providers
+// billed is kept as records instead (Bill).
 func usageKey(day time.Time, counter string) string {
 	return "usage." + day.UTC().Format("2006-01-02") + "." + counter
 }
 
-// AddUsage adds n billed characters (n may be negative, to settle a
-// reservation) to the day's counters, with compare-and-swap so that
-// concurrent workers never lose an increment.
+// AddUsage adds n characters (n may be negative, to settle a reservation)
+// to the day's counters, with compare-and-swap so that concurrent workers
+// never lose an increment.
 func (s *Jobs) AddUsage(ctx context.Context, day time.Time, n int, counters ...string) error {
 	for _, c := range counters {
 		if _, _, err := s.addUsage(ctx, usageKey(day, c), n, 0); err != nil {
@@ -346,11 +342,13 @@ func (s *Jobs) addUsage(ctx context.Context, key string, n, limit int) (int, boo
 		if limit > 0 && cur+n > limit {
 			return cur, false, nil
 		}
-		val := []byte(strconv.Itoa(cur + n))
+		// The nonce makes this write's value unlike any other's, so a retry
+		// of a write whose answer was lost knows whether it took.
+		val := []byte(strconv.Itoa(cur+n) + " " + nonce())
 		if rev == 0 {
-			_, err = s.kv.Create(ctx, key, val)
+			err = s.keys.create(ctx, key, val)
 		} else {
-			_, err = s.kv.Update(ctx, key, val, rev)
+			err = s.keys.update(ctx, key, val, rev)
 		}
 		if err == nil {
 			return cur, true, nil
@@ -361,21 +359,22 @@ func (s *Jobs) addUsage(ctx context.Context, key string, n, limit int) (int, boo
 	}
 }
 
-// Usage returns the characters billed on a UTC day to a counter.
+// Usage returns the characters a UTC day's counter holds.
 func (s *Jobs) Usage(ctx context.Context, day time.Time, counter string) (int, error) {
 	n, _, err := s.usage(ctx, usageKey(day, counter))
 	return n, err
 }
 
 func (s *Jobs) usage(ctx context.Context, key string) (int, uint64, error) {
-	e, err := s.kv.Get(ctx, key)
+	e, err := s.keys.get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, 0, nil
 	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("queue: usage %s: %w", key, err)
 	}
-	n, err := strconv.Atoi(string(e.Value()))
+	count, _, _ := strings.Cut(string(e.Value()), " ")
+	n, err := strconv.Atoi(count)
 	if err != nil {
 		return 0, 0, fmt.Errorf("queue: usage %s: %w", key, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -42,6 +43,14 @@ type Config struct {
 	MaxDeliver int           // deliveries of a task before its job is failed
 	WorkTTL    time.Duration // how long intermediate blobs (sources, scripts, stitched audio) live
 	AudioTTL   time.Duration // how long cached chunk audio lives
+	// RequestTimeout bounds one NATS request (default 5s), whatever
+	// deadline the caller's context has.
+	RequestTimeout time.Duration
+	// RetryFor is how long a request is repeated while NATS does not
+	// answer (default 30s): a restart or a lost node is ridden out, then
+	// the work is handed back with ErrUnavailable.
+	RetryFor time.Duration
+	Logger   *slog.Logger // start-up waits; default slog.Default()
 }
 
 func (c *Config) setDefaults() {
@@ -63,6 +72,15 @@ func (c *Config) setDefaults() {
 	if c.AudioTTL == 0 {
 		c.AudioTTL = 90 * 24 * time.Hour
 	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 5 * time.Second
+	}
+	if c.RetryFor == 0 {
+		c.RetryFor = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 }
 
 // Validate reports settings that cannot work.
@@ -83,6 +101,12 @@ func (c *Config) Validate() error {
 	if c.MaxDeliver < 2 {
 		errs = append(errs, fmt.Errorf("queue: max deliveries must be at least 2, got %d", c.MaxDeliver))
 	}
+	if c.RequestTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("queue: NATS request timeout must be at least 100ms, got %s", c.RequestTimeout))
+	}
+	if c.RetryFor < 0 {
+		errs = append(errs, fmt.Errorf("queue: NATS retry window must not be negative, got %s", c.RetryFor))
+	}
 	return errors.Join(errs...)
 }
 
@@ -98,13 +122,16 @@ type Queue struct {
 	jobs     jetstream.KeyValue
 	lexicons jetstream.KeyValue
 	seen     jetstream.KeyValue
+	usage    jetstream.KeyValue
 	blobs    jetstream.ObjectStore
 	audio    jetstream.ObjectStore
 	closed   chan struct{} // closed when the connection is closed
 }
 
 // Open connects to NATS (starting the embedded server when no URL is set)
-// and declares the streams and buckets, creating or updating them.
+// and declares the streams and buckets, creating or updating them. While
+// NATS cannot be reached, or its cluster has no leader yet, it waits and
+// retries until ctx ends, so processes may start in any order.
 func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -116,6 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		nats.ClosedHandler(func(*nats.Conn) { close(q.closed) }),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(true), // a server not up yet is waited for
 	}
 	url := cfg.URL
 	if url == "" {
@@ -132,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("queue: connect to NATS at %s: %w", url, err)
 	}
 	q.nc = nc
-	if q.js, err = jetstream.New(nc); err != nil {
+	if q.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.RequestTimeout)); err != nil {
 		q.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
@@ -206,6 +234,17 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("key-value bucket "+SeenBucket, err)
 	}
+	q.usage, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      UsageBucket,
+		Description: "narrator billing records, one per request a provider billed",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     1,
+		TTL:         usageTTL,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+UsageBucket, err)
+	}
 	q.blobs, err = q.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,
 		Description: "narrator intermediate files: sources, scripts, stitched audio",
@@ -230,27 +269,44 @@ func (q *Queue) declare(ctx context.Context) error {
 }
 
 func (q *Queue) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s, err := q.js.CreateStream(ctx, cfg)
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return q.js.UpdateStream(ctx, cfg)
-	}
-	return s, err
+	return ensure(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
+		s, err := q.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return q.js.UpdateStream(ctx, cfg)
+		}
+		return s, err
+	})
 }
 
 func (q *Queue) ensureKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := q.js.CreateKeyValue(ctx, cfg)
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		return q.js.CreateOrUpdateKeyValue(ctx, cfg)
-	}
-	return kv, err
+	return ensure(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
+		kv, err := q.js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			return q.js.CreateOrUpdateKeyValue(ctx, cfg)
+		}
+		return kv, err
+	})
 }
 
 func (q *Queue) ensureObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	obs, err := q.js.CreateObjectStore(ctx, cfg)
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		return q.js.CreateOrUpdateObjectStore(ctx, cfg)
-	}
-	return obs, err
+	return ensure(ctx, q, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		obs, err := q.js.CreateObjectStore(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			return q.js.CreateOrUpdateObjectStore(ctx, cfg)
+		}
+		return obs, err
+	})
+}
+
+// ensure declares one stream or bucket, waiting for NATS as long as ctx
+// allows (await).
+func ensure[T any](ctx context.Context, q *Queue, declare func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := q.await(ctx, func(ctx context.Context) (err error) {
+		v, err = declare(ctx)
+		return err
+	})
+	return v, err
 }
 
 func (q *Queue) declareErr(what string, err error) error {

@@ -58,7 +58,7 @@ var rateKey = regexp.MustCompile(`^[A-Za-z0-9_=.-]+$`)
 // name shares one budget; and a concurrency limit of its own process. It
 // implements synth's Limiter and is safe for concurrent use.
 type RateLimiter struct {
-	kv   jetstream.KeyValue
+	kv   kv
 	key  string
 	cfg  RateConfig
 	slot chan struct{} // nil when concurrency is unlimited
@@ -102,7 +102,7 @@ func (q *Queue) RateLimiter(ctx context.Context, name string, cfg RateConfig) (*
 	if err != nil {
 		return nil, q.declareErr("key-value bucket "+RateBucket, err)
 	}
-	l := &RateLimiter{kv: kv, key: name, cfg: cfg, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	l := &RateLimiter{kv: q.kv(kv), key: name, cfg: cfg, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	if cfg.Concurrency > 0 {
 		l.slot = make(chan struct{}, cfg.Concurrency)
 	}
@@ -235,9 +235,9 @@ func (l *RateLimiter) update(ctx context.Context, fn func(s *rateState, now int6
 			return fmt.Errorf("queue: rate limit %s: %w", l.key, err)
 		}
 		if rev == 0 {
-			_, err = l.kv.Create(ctx, l.key, data)
+			err = l.kv.create(ctx, l.key, data)
 		} else {
-			_, err = l.kv.Update(ctx, l.key, data, rev)
+			err = l.kv.update(ctx, l.key, data, rev)
 		}
 		if err == nil {
 			return nil
@@ -255,7 +255,7 @@ func (l *RateLimiter) update(ctx context.Context, fn func(s *rateState, now int6
 // get reads the shared state; a limit nobody has used yet has full
 // buckets, and revision 0.
 func (l *RateLimiter) get(ctx context.Context) (rateState, uint64, error) {
-	e, err := l.kv.Get(ctx, l.key)
+	e, err := l.kv.get(ctx, l.key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return rateState{Tokens: l.buckets.Full(), At: time.Now().UnixNano()}, 0, nil
 	}

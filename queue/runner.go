@@ -86,13 +86,19 @@ func (q *Queue) Publish(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("queue: encode %s task: %w", m.Stage, err)
 	}
-	var opts []jetstream.PublishOpt
-	if m.ID != "" {
-		opts = append(opts, jetstream.WithMsgID(m.ID))
+	// Every task has a de-duplication id, so that a retry whose first try
+	// was stored without its answer arriving is dropped as a copy.
+	id := m.ID
+	if id == "" {
+		id = nonce()
 	}
 	msg := &nats.Msg{Subject: laneSubject(m.Stage, m.Priority), Data: data}
 	injectTrace(ctx, msg)
-	if _, err := q.js.PublishMsg(ctx, msg, opts...); err != nil {
+	err = q.call(ctx, func(ctx context.Context) error {
+		_, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("queue: publish %s task: %w", m.Stage, err)
 	}
 	// Only a hint: a worker that misses it finds the task on its next look.
@@ -189,14 +195,18 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	cons := make([]jetstream.Consumer, len(lanes))
 	for i, p := range lanes {
 		name := names[i]
-		c, err := q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
-			Durable:       name,
-			Description:   fmt.Sprintf("narrator %s workers, %s priority", s.Name, p),
-			FilterSubject: laneSubject(s.Name, p),
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       q.cfg.AckWait,
-			MaxDeliver:    s.MaxDeliver,
-			MaxAckPending: s.MaxAckPending,
+		var c jetstream.Consumer
+		err := q.await(ctx, func(ctx context.Context) (err error) {
+			c, err = q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
+				Durable:       name,
+				Description:   fmt.Sprintf("narrator %s workers, %s priority", s.Name, p),
+				FilterSubject: laneSubject(s.Name, p),
+				AckPolicy:     jetstream.AckExplicitPolicy,
+				AckWait:       q.cfg.AckWait,
+				MaxDeliver:    s.MaxDeliver,
+				MaxAckPending: s.MaxAckPending,
+			})
+			return err
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -267,6 +277,8 @@ type runner[In, Out any] struct {
 	log    *slog.Logger
 	halt   sync.Once
 	halted chan struct{} // closed when the stage stops taking work
+
+	fetchFailing bool // fetches have failed since the last one that worked
 }
 
 // idlePoll is how often an idle stage looks for tasks no publish announced:
@@ -298,8 +310,15 @@ func (r *runner[In, Out]) next(ctx context.Context, lanes []jetstream.Consumer, 
 				errs = append(errs, err)
 			}
 		}
-		if len(errs) > 0 && ctx.Err() == nil {
-			r.log.Warn("fetch task", "err", errors.Join(errs...))
+		// NATS away makes every look fail: say so once, and once when it
+		// answers again, rather than every second.
+		switch {
+		case len(errs) > 0 && !r.fetchFailing && ctx.Err() == nil:
+			r.fetchFailing = true
+			r.log.Warn("cannot fetch tasks; retrying every second", "err", errors.Join(errs...))
+		case len(errs) == 0 && r.fetchFailing:
+			r.fetchFailing = false
+			r.log.Info("fetching tasks again")
 		}
 		t := time.NewTimer(idlePoll)
 		select {
@@ -354,7 +373,7 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 	switch {
 	case err == nil:
 		endSpan(span, outcome, nil)
-		r.settle(msg.DoubleAck(ctx))
+		r.settle(r.q.call(ctx, msg.DoubleAck))
 	case ctx.Err() != nil:
 		// Shutting down: hand the task back at once for another worker.
 		outcome = "handed_back"
@@ -439,7 +458,11 @@ func (r *runner[In, Out]) exhausted(ctx context.Context, data []byte) {
 	if err := json.Unmarshal(data, &adv); err != nil || adv.StreamSeq == 0 {
 		return
 	}
-	raw, err := r.q.tasks.GetMsg(ctx, adv.StreamSeq)
+	var raw *jetstream.RawStreamMsg
+	err := r.q.call(ctx, func(ctx context.Context) (err error) {
+		raw, err = r.q.tasks.GetMsg(ctx, adv.StreamSeq)
+		return err
+	})
 	if err != nil {
 		return // acked or removed meanwhile: nothing is lost
 	}
@@ -452,7 +475,14 @@ func (r *runner[In, Out]) exhausted(ctx context.Context, data []byte) {
 		r.log.Error("record failure", "err", ferr)
 		return
 	}
-	if err := r.q.tasks.DeleteMsg(ctx, adv.StreamSeq); err != nil {
+	err = r.q.call(ctx, func(ctx context.Context) error {
+		err := r.q.tasks.DeleteMsg(ctx, adv.StreamSeq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil // a try whose answer was lost took
+		}
+		return err
+	})
+	if err != nil {
 		r.log.Warn("delete exhausted task", "err", err)
 	}
 }
@@ -492,11 +522,14 @@ func (q *Queue) WaitIdle(ctx context.Context, stage string) error {
 	for {
 		busy := false
 		for _, name := range Consumers(stage) {
-			cons, err := q.js.Consumer(ctx, TaskStream, name)
-			if err != nil {
-				return fmt.Errorf("queue: stage %s: %w", stage, err)
-			}
-			info, err := cons.Info(ctx)
+			var info *jetstream.ConsumerInfo
+			err := q.call(ctx, func(ctx context.Context) error {
+				cons, err := q.js.Consumer(ctx, TaskStream, name)
+				if err == nil {
+					info, err = cons.Info(ctx)
+				}
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("queue: stage %s: %w", stage, err)
 			}

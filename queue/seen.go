@@ -16,7 +16,9 @@ const SeenTTL = time.Hour
 // SeenTTL anywhere in the cluster: a CMS delivery's signature, say, so
 // that a replay sent to any API server is refused.
 func (q *Queue) Once(ctx context.Context, key string) (bool, error) {
-	_, err := q.seen.Create(ctx, key, nil)
+	// A nonce as the value tells this use from another's when a retried
+	// create finds the key (kv.write).
+	err := q.kv(q.seen).create(ctx, key, []byte(nonce()))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}
@@ -29,7 +31,7 @@ func (q *Queue) Once(ctx context.Context, key string) (bool, error) {
 // Forget lets a key recorded by Once be used again, when what it was
 // used for did not take effect.
 func (q *Queue) Forget(ctx context.Context, key string) error {
-	if err := q.seen.Delete(ctx, key); err != nil {
+	if err := q.kv(q.seen).delete(ctx, key); err != nil {
 		return fmt.Errorf("queue: forget %s: %w", key, err)
 	}
 	return nil
