@@ -125,18 +125,20 @@ func (c *Cleaner) Clean(ctx context.Context, in Input) (script.Script, error) {
 }
 
 // sniff decides how to read a document from its declared type, its URL's
-// extension and its first bytes.
+// extension and its first bytes. Binary content (an image, a PDF) is
+// refused whatever type it was given as: read as a page it would be
+// narrated as gibberish, and paid for.
 func sniff(body []byte, contentType, rawURL string) (format, error) {
+	if err := checkText(body); err != nil {
+		return 0, err
+	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch mt {
 	case "text/html", "application/xhtml+xml":
 		return formatHTML, nil
 	case "text/markdown", "text/x-markdown":
-		return formatMarkdown, checkText(body)
+		return formatMarkdown, nil
 	case "text/plain":
-		if err := checkText(body); err != nil {
-			return 0, err
-		}
 		return formatText, nil
 	}
 	head := strings.ToLower(strings.TrimLeft(string(body[:min(len(body), 1024)]), " \t\r\n"))
@@ -144,9 +146,6 @@ func sniff(body []byte, contentType, rawURL string) (format, error) {
 		strings.HasPrefix(head, "<?xml") && strings.Contains(head, "<html") ||
 		http.DetectContentType(body) == "text/html; charset=utf-8" {
 		return formatHTML, nil
-	}
-	if err := checkText(body); err != nil {
-		return 0, err
 	}
 	if u, err := url.Parse(rawURL); err == nil {
 		switch strings.ToLower(path.Ext(u.Path)) {
@@ -180,6 +179,9 @@ func checkText(body []byte) error {
 	ct := http.DetectContentType(head)
 	if !strings.HasPrefix(ct, "text/") {
 		return fmt.Errorf("%w (it looks like %s)", ErrNotText, strings.TrimSuffix(ct, "; charset=utf-8"))
+	}
+	if strings.HasSuffix(ct, "utf-16be") || strings.HasSuffix(ct, "utf-16le") {
+		return nil // marked by its byte order mark; half its bytes are zero
 	}
 	ctrl := 0
 	for _, c := range head {

@@ -155,8 +155,11 @@ func TestBadInput(t *testing.T) {
 		{"empty html page", Input{Body: []byte("<html><head><title></title></head><body></body></html>")}, ErrEmpty},
 		{"page with no article", Input{Body: []byte(`<html><body><nav><a href="/">Home</a> <a href="/about">About</a></nav><footer>© 2025</footer></body></html>`)}, ErrNoArticle},
 		{"png image", Input{Body: png}, ErrNotText},
-		{"png declared as html", Input{Body: png, ContentType: "image/png"}, ErrNotText},
+		{"png declared as an image", Input{Body: png, ContentType: "image/png"}, ErrNotText},
+		{"png given as html", Input{Body: png, ContentType: "text/html; charset=utf-8"}, ErrNotText},
 		{"pdf", Input{Body: pdf, ContentType: "application/pdf"}, ErrNotText},
+		{"pdf given as text", Input{Body: pdf, ContentType: "text/plain"}, ErrNotText},
+		{"pdf given as markdown", Input{Body: pdf, ContentType: "text/markdown"}, ErrNotText},
 		{"too large", Input{Body: []byte(strings.Repeat("a", 2048))}, ErrTooLarge},
 		{"title given, no text", Input{Body: []byte("Bridge closes\n"), Title: "Bridge closes", ContentType: "text/plain"}, ErrNoArticle},
 	} {
