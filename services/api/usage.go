@@ -22,24 +22,21 @@ type providerUsage struct {
 	PerMillion *float64 `json:"usd_per_million_chars,omitempty"`
 }
 
-// usage reads the queue's daily counters: one key per provider and day,
-// so a month costs a read per day so far.
+// usage sums the queue's billing records of this month, one record per
+// request a provider billed.
 func (s *Server) usage(ctx context.Context) (usage, error) {
 	now := s.cfg.Now().UTC()
 	u := usage{Day: now.Format(time.DateOnly), Month: now.Format("2006-01"), Providers: []providerUsage{}}
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	for _, p := range s.cfg.Providers {
 		pu := providerUsage{Provider: p}
-		for d := first; !d.After(now); d = d.AddDate(0, 0, 1) {
-			n, err := s.q.Jobs().Usage(ctx, d, "provider."+p)
-			if err != nil {
-				return u, err
-			}
-			pu.Month += n
-			if d.Day() == now.Day() {
-				pu.Today = n
-			}
+		byDay, err := s.q.Jobs().Billed(ctx, p, now)
+		if err != nil {
+			return u, err
 		}
+		for _, n := range byDay {
+			pu.Month += n
+		}
+		pu.Today = byDay[now.Day()]
 		if price, ok := s.cfg.Prices[p]; ok {
 			pu.TodayUSD, pu.MonthUSD, pu.PerMillion = ptr(usd(pu.Today, price)), ptr(usd(pu.Month, price)), ptr(price)
 		}

@@ -156,6 +156,7 @@ type Pipeline struct {
 	cfg Config
 	Deps
 	chunkers sync.Map // provider and lexicon version → *chunk.Chunker
+	ledger   ledger   // billing records not stored yet
 }
 
 // New returns a pipeline.
@@ -214,6 +215,7 @@ func (p *Pipeline) Run(ctx context.Context, stages []string) error {
 	for range runs {
 		err = errors.Join(err, <-errs)
 	}
+	p.flushBills(context.WithoutCancel(ctx))
 	return err
 }
 

@@ -108,7 +108,12 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 		return nil, fault.Permanent(errors.New("chunk: the article has no text to read"))
 	}
 	estimate := 0
-	for _, ch := range chunks {
+	for i, ch := range chunks {
+		// Text no voice can read fails the job here, before any request is
+		// paid for; the synth stage checks again against the voice.
+		if err := synth.Readable(ch.Text, ""); err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
 		estimate += utf8.RuneCountInString(ch.Text)
 	}
 	if p.cfg.JobMaxChars > 0 && estimate > p.cfg.JobMaxChars {
@@ -267,20 +272,18 @@ func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req
 	return n, nil
 }
 
-// recordUsage counts what a chunk billed against its provider and settles
+// recordUsage records what a chunk's request billed (see bill) and settles
 // its publication's reservation: the difference is given back (all of it
 // when the call failed or came from the cache). A worker that dies between
 // the two leaves its reservation counted, erring on the budget's side.
 func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesizer, j queue.Job, day time.Time, reserved, billed int) {
-	jobs := p.Queue.Jobs()
 	if billed > 0 {
-		if err := jobs.AddUsage(ctx, time.Now(), billed, "provider."+sy.Provider().Name()); err != nil {
-			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
-		}
+		p.bill(ctx, queue.Billing{ID: queue.NewBillingID(), Provider: sy.Provider().Name(),
+			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: billed, Time: time.Now()})
 	}
 	if d := billed - reserved; d != 0 {
-		if err := jobs.AddUsage(ctx, day, d, "publication."+pubKey(j.Options.Publication)); err != nil {
-			p.Logger.Warn("record usage", "job_id", t.Job, "err", err)
+		if err := p.Queue.Jobs().AddUsage(ctx, day, d, "publication."+pubKey(j.Options.Publication)); err != nil {
+			p.Logger.Warn("settle the publication's budget", "job_id", t.Job, "err", err)
 		}
 	}
 }
@@ -315,7 +318,6 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		return nil, fmt.Errorf("stitch: %d of %d chunks recorded", len(statuses), len(plan))
 	}
 	inputs := make([]stitch.Input, len(plan))
-	billed := 0
 	var synthEnd time.Time
 	for i, st := range statuses {
 		if st.State != queue.ChunkDone {
@@ -331,10 +333,14 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 			Check: &check,
 			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Queue.Audio().Open(ctx, audio) },
 		}
-		billed += st.BilledChars
 		if st.End.After(synthEnd) {
 			synthEnd = st.End
 		}
+	}
+	// Every request billed for the revision counts, retries included.
+	billed, err := p.Queue.Jobs().JobBilled(ctx, j.Options.Provider, t.Job, t.Rev)
+	if err != nil {
+		return nil, err
 	}
 	meta := stitch.MetadataFromScript(s)
 	// Chunks are read with one voice; the first says which.

@@ -15,9 +15,11 @@ import (
 var ErrNotCached = errors.New("synth: not in cache")
 
 // Cache keeps chunk audio by content address (CacheKey), so that the same
-// text in the same voice is paid for once. Implementations must be safe for
-// concurrent use; putting the same key twice must be harmless, since
-// redelivered tasks do it.
+// text in the same voice is paid for once. It is also where the pipeline
+// keeps a chunk's audio until the narration is stitched, so a Synthesizer
+// fails a chunk whose audio it cannot read or store. Implementations must
+// be safe for concurrent use; putting the same key twice must be harmless,
+// since redelivered tasks do it.
 type Cache interface {
 	// Get returns the audio stored under key, or ErrNotCached.
 	Get(ctx context.Context, key string) ([]byte, error)

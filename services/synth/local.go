@@ -145,9 +145,6 @@ func (l *Local) Limits() Limits {
 // Resolve implements Provider. Instructions are dropped: espeak-ng has no
 // style prompt, and keeping them would only split the cache.
 func (l *Local) Resolve(req Request) (Request, error) {
-	if err := checkText(req.Text, l.cfg.MaxChars); err != nil {
-		return req, fmt.Errorf("synth: local: %w", err)
-	}
 	if req.Model == "" {
 		req.Model = LocalModel
 	}
@@ -167,6 +164,11 @@ func (l *Local) Resolve(req Request) (Request, error) {
 	if !l.known[voiceBase(req.Voice)] {
 		return req, fault.Permanent(fmt.Errorf("synth: local: %w: espeak-ng has no voice %q for language %q", ErrRejected, req.Voice, req.Language))
 	}
+	// espeak-ng's voices are named after the language they read: en-us, uk.
+	lang, _, _ := strings.Cut(voiceBase(req.Voice), "-")
+	if err := checkText(req.Text, l.cfg.MaxChars, lang); err != nil {
+		return req, fmt.Errorf("synth: local: voice %s: %w", req.Voice, err)
+	}
 	if err := checkSpeed(req.Speed); err != nil {
 		return req, fmt.Errorf("synth: local: %w", err)
 	}
@@ -175,15 +177,16 @@ func (l *Local) Resolve(req Request) (Request, error) {
 	return req, nil
 }
 
-// checkText rejects text no provider should be sent.
-func checkText(text string, maxChars int) error {
+// checkText rejects text no provider should be sent; lang is the language
+// of a voice that reads only its own (see Readable), or empty.
+func checkText(text string, maxChars int, lang string) error {
 	if strings.TrimSpace(text) == "" {
 		return fault.Permanent(fmt.Errorf("%w: empty text", ErrRejected))
 	}
 	if n := utf8.RuneCountInString(text); n > maxChars {
 		return fault.Permanent(fmt.Errorf("%w: %d characters, limit %d", ErrTooLong, n, maxChars))
 	}
-	return nil
+	return Readable(text, lang)
 }
 
 // checkSpeed accepts OpenAI's range, which every provider can map.

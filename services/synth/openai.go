@@ -176,7 +176,8 @@ func (o *OpenAI) Limits() Limits {
 // Resolve implements Provider. OpenAI's voices speak every language, so
 // the language only picks a voice when one is configured for it.
 func (o *OpenAI) Resolve(req Request) (Request, error) {
-	if err := checkText(req.Text, o.cfg.MaxChars); err != nil {
+	// OpenAI's voices read every language.
+	if err := checkText(req.Text, o.cfg.MaxChars, ""); err != nil {
 		return req, fmt.Errorf("synth: openai: %w", err)
 	}
 	if req.Model == "" {

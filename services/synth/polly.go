@@ -189,9 +189,6 @@ func (p *Polly) Limits() Limits {
 // voice for some languages (Ukrainian among them): such requests are
 // refused here rather than read in the wrong accent.
 func (p *Polly) Resolve(req Request) (Request, error) {
-	if err := checkText(req.Text, pollyMaxBilled); err != nil {
-		return req, fmt.Errorf("synth: polly: %w", err)
-	}
 	if req.Model == "" {
 		req.Model = p.cfg.Engine
 	}
@@ -207,6 +204,16 @@ func (p *Polly) Resolve(req Request) (Request, error) {
 		default:
 			return req, fault.Permanent(fmt.Errorf("synth: polly: %w: no voice for language %q (configure one, or use another provider)", ErrRejected, req.Language))
 		}
+	}
+	// Each Polly voice reads one language: the one it is configured for.
+	lang := ""
+	for l, v := range p.cfg.Voices {
+		if strings.EqualFold(v, req.Voice) {
+			lang = l
+		}
+	}
+	if err := checkText(req.Text, pollyMaxBilled, lang); err != nil {
+		return req, fmt.Errorf("synth: polly: voice %s: %w", req.Voice, err)
 	}
 	if err := checkSpeed(req.Speed); err != nil {
 		return req, fmt.Errorf("synth: polly: %w", err)

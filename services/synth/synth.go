@@ -119,6 +119,12 @@ var (
 	// ErrBadAudio: the response is not valid audio in the expected format,
 	// is truncated, or is too short for its text.
 	ErrBadAudio = errors.New("provider returned bad audio")
+	// ErrUnreadable: the text is nothing a voice can read (see Readable).
+	// Found before any request is made.
+	ErrUnreadable = errors.New("the text cannot be read aloud")
+	// ErrStore: the cache, where a chunk's audio is kept for stitching,
+	// could not be read or written. The chunk is retried.
+	ErrStore = errors.New("chunk audio could not be stored")
 )
 
 // CacheKey returns the content address of a resolved request's audio: the

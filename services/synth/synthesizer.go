@@ -106,8 +106,9 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req Request) (Result, erro
 			s.hits.Add(1)
 			return Result{Audio: audio, Key: key, Request: r, Cached: true}, nil
 		case !errors.Is(err, ErrNotCached):
-			// The cache only saves money: a broken one must not stop narration.
-			s.log.WarnContext(ctx, "synth cache unavailable", "key", key, "err", err)
+			// The cache is where the chunk's audio is kept: while it cannot
+			// be read, audio paid for could not be kept either.
+			return Result{Key: key, Request: r}, fmt.Errorf("synth: %w: %w", ErrStore, err)
 		}
 	}
 
@@ -175,8 +176,11 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 	}
 	res.Audio = audio
 	if s.cache != nil {
+		// A chunk is done only once its audio is stored: stitching reads it
+		// from the cache.
 		if err := s.cache.Put(ctx, key, audio); err != nil {
-			s.log.WarnContext(ctx, "synth cache put failed", "key", key, "err", err)
+			s.log.WarnContext(ctx, "synth could not store the audio; the chunk will be retried", "key", key, "err", err)
+			return res, fmt.Errorf("synth: %w: %w", ErrStore, err)
 		}
 	}
 	s.log.DebugContext(ctx, "synth done", "chars", chars, "bytes", len(audio), "took", time.Since(start))
