@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,27 @@ func setupTracing(ctx context.Context) (func(context.Context) error, error) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// gate serves a process's HTTP routes once it is ready: until then the
+// process is alive (/healthz) but not ready (/readyz and every other route
+// answer 503), while it waits for NATS.
+type gate struct{ h atomic.Pointer[http.Handler] }
+
+// open starts serving h.
+func (g *gate) open(h http.Handler) { g.h.Store(&h) }
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := g.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == "/healthz" {
+		fmt.Fprintln(w, "ok")
+		return
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "not ready: starting, waiting for NATS", http.StatusServiceUnavailable)
 }
 
 // opsRoutes adds the operators' routes: liveness, readiness, metrics.

@@ -38,6 +38,14 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return usageError{"serve takes no arguments"}
 	}
 	stages := splitStages(*stageList)
+	// Listen before NATS answers, so that probes see the process waiting
+	// for it rather than refusing connections.
+	var gate gate
+	srv, served, err := listen(*addr, &gate)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	r, err := s.start(ctx, stages)
 	if err != nil {
 		return err
@@ -79,10 +87,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if fsStore, ok := st.(*storage.FS); ok {
 		mux.Handle("/media/", http.StripPrefix("/media", fsStore.Handler()))
 	}
-	srv, served, err := listen(*addr, mux)
-	if err != nil {
-		return err
-	}
+	gate.open(mux)
 	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
 	worked := make(chan error, 1)
 	go func() { worked <- r.p.Run(ctx, stages) }()
@@ -114,20 +119,22 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	if len(names) == 0 {
 		return usageError{"give the worker at least one stage: --stages clean,chunk,synth,stitch,publish,feed"}
 	}
-	r, err := s.start(ctx, names)
-	if err != nil {
-		return err
-	}
-	defer r.close(ctx)
+	var gate gate
 	if *ops != "" {
-		mux := http.NewServeMux()
-		opsRoutes(mux, r.q, nil)
-		srv, _, err := listen(*ops, mux)
+		srv, _, err := listen(*ops, &gate)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 	}
+	r, err := s.start(ctx, names)
+	if err != nil {
+		return err
+	}
+	defer r.close(ctx)
+	mux := http.NewServeMux()
+	opsRoutes(mux, r.q, nil)
+	gate.open(mux)
 	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
 }
@@ -146,7 +153,7 @@ func (s *settings) start(ctx context.Context, stages []string) (*running, error)
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.openQueue(ctx)
+	q, err := s.openQueue(ctx, log)
 	if err != nil {
 		return nil, err
 	}

@@ -70,14 +70,16 @@ func envBool(name string, def bool) bool {
 // settings are the configuration the running commands share. Every field
 // has a flag and an environment variable; flags win.
 type settings struct {
-	DataDir    string
-	NATSURL    string
-	NATSListen string
-	Replicas   int
-	AckWait    time.Duration
-	MaxDeliver int
-	LogLevel   string
-	LogFormat  string
+	DataDir     string
+	NATSURL     string
+	NATSListen  string
+	Replicas    int
+	AckWait     time.Duration
+	MaxDeliver  int
+	NATSTimeout time.Duration
+	NATSRetry   time.Duration
+	LogLevel    string
+	LogFormat   string
 
 	Engine       string
 	Model        string
@@ -117,6 +119,8 @@ func (s *settings) queueFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.Replicas, "replicas", envInt("NARRATOR_REPLICAS", 1), "stream and bucket replicas; 3 on a cluster (env NARRATOR_REPLICAS)")
 	fs.DurationVar(&s.AckWait, "ack-wait", envDuration("NARRATOR_ACK_WAIT", 30*time.Second), "redeliver a task when its worker is silent this long (env NARRATOR_ACK_WAIT)")
 	fs.IntVar(&s.MaxDeliver, "max-deliver", envInt("NARRATOR_MAX_DELIVER", 6), "deliveries of a task before its job fails (env NARRATOR_MAX_DELIVER)")
+	fs.DurationVar(&s.NATSTimeout, "nats-timeout", envDuration("NARRATOR_NATS_TIMEOUT", 5*time.Second), "deadline of one NATS request (env NARRATOR_NATS_TIMEOUT)")
+	fs.DurationVar(&s.NATSRetry, "nats-retry", envDuration("NARRATOR_NATS_RETRY", 30*time.Second), "how long a NATS request is retried while NATS is away before the task is handed back (env NARRATOR_NATS_RETRY)")
 	fs.StringVar(&s.LogLevel, "log-level", env("NARRATOR_LOG_LEVEL", "info"), "debug, info, warn or error (env NARRATOR_LOG_LEVEL)")
 	fs.StringVar(&s.LogFormat, "log-format", env("NARRATOR_LOG_FORMAT", "text"), "text or json (env NARRATOR_LOG_FORMAT)")
 }
@@ -172,14 +176,18 @@ func (s *settings) logger(w *os.File) (*slog.Logger, error) {
 	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", s.LogFormat)}
 }
 
-func (s *settings) openQueue(ctx context.Context) (*queue.Queue, error) {
+// openQueue connects to NATS, waiting for it as long as ctx allows.
+func (s *settings) openQueue(ctx context.Context, log *slog.Logger) (*queue.Queue, error) {
 	return queue.Open(ctx, queue.Config{
-		URL:        s.NATSURL,
-		DataDir:    s.DataDir,
-		Listen:     s.NATSListen,
-		Replicas:   s.Replicas,
-		AckWait:    s.AckWait,
-		MaxDeliver: s.MaxDeliver,
+		URL:            s.NATSURL,
+		DataDir:        s.DataDir,
+		Listen:         s.NATSListen,
+		Replicas:       s.Replicas,
+		AckWait:        s.AckWait,
+		MaxDeliver:     s.MaxDeliver,
+		RequestTimeout: s.NATSTimeout,
+		RetryFor:       s.NATSRetry,
+		Logger:         log,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -26,7 +27,11 @@ func runStatus(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 1 {
 		return usageError{"give one job id"}
 	}
-	q, err := s.openQueue(ctx)
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	q, err := s.openQueue(ctx, log)
 	if err != nil {
 		return err
 	}
