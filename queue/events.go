@@ -88,9 +88,11 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 }
 
 // consume feeds a consumer's events to fn until it returns false or ctx is
-// done; events this version cannot read are skipped.
+// done; events this version cannot read are skipped. Heartbeats every two
+// seconds let the ordered consumer notice within seconds that the server
+// holding it is gone, and start again on another.
 func consume(ctx context.Context, c jetstream.Consumer, fn func(Event) bool) error {
-	it, err := c.Messages()
+	it, err := c.Messages(jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(2*time.Second))
 	if err != nil {
 		return fmt.Errorf("queue: events: %w", err)
 	}
