@@ -372,8 +372,13 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Hashed first and uploaded from a reader that seeks, so that an upload
+	// cut off by NATS failing over is repeated from the start.
 	h := sha256.New()
-	if _, err := p.Queue.Blobs().Put(ctx, outputBlob(t), io.TeeReader(io.NewSectionReader(f, 0, res.Bytes), h)); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, res.Bytes)); err != nil {
+		return nil, fmt.Errorf("stitch: %w", err)
+	}
+	if _, err := p.Queue.Blobs().Put(ctx, outputBlob(t), io.NewSectionReader(f, 0, res.Bytes)); err != nil {
 		return nil, err
 	}
 	out := stitchOutput{Result: res, SHA256: hex.EncodeToString(h.Sum(nil)), Voice: voice.Voice, Model: voice.Model}
