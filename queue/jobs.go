@@ -243,10 +243,14 @@ func (s *Jobs) Update(ctx context.Context, id string, fn func(*Job) error) (Job,
 // ErrSkip, returned by an Update function, leaves the job unchanged.
 var ErrSkip = errors.New("queue: skip update")
 
+// isWrongRevision reports a compare-and-swap write that found another
+// revision: a key created meanwhile or updated meanwhile. Replicated
+// streams report it with another code than single ones (10164, not 10071).
 func isWrongRevision(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) ||
-		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // PutChunk records a chunk's status.
