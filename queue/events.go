@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -67,7 +68,10 @@ func (q *Queue) Emit(ctx context.Context, e Event) error {
 
 // Follow calls fn with each event of a job's revision (every revision
 // when rev is 0), from its first, until fn returns false, an event ends the
-// revision, or ctx is done.
+// revision, or ctx is done. Events are published once, with retries, and
+// one can still be lost while NATS fails over; so a revision that job state
+// shows ended for a while without its final event gets one made from job
+// state, and following never outlasts the job.
 func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) bool) error {
 	if !ValidID(job) {
 		return fmt.Errorf("%w: %q", ErrNoJob, job)
@@ -79,12 +83,73 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 	if err != nil {
 		return fmt.Errorf("queue: follow job %s: %w", job, err)
 	}
-	return consume(ctx, c, func(e Event) bool {
+	events, stop := context.WithCancel(ctx)
+	defer stop()
+	var ended atomic.Pointer[Job]
+	go func() {
+		if j, ok := q.waitEnded(events, job, rev); ok {
+			ended.Store(&j)
+			stop()
+		}
+	}()
+	done := false // fn has had the final event, or asked to stop
+	err = consume(events, c, func(e Event) bool {
 		if rev != 0 && e.Rev != rev {
 			return true
 		}
-		return fn(e) && !e.Final()
+		more := fn(e) && !e.Final()
+		done = !more
+		return more
 	})
+	if j := ended.Load(); j != nil && !done && ctx.Err() == nil {
+		fn(endEvent(*j))
+		return nil
+	}
+	return err
+}
+
+// followCheck is how often Follow looks at job state for an end whose
+// event did not come.
+const followCheck = 5 * time.Second
+
+// waitEnded returns the job once job state has shown its revision ended
+// at two looks in a row, longer than its final event takes to arrive.
+func (q *Queue) waitEnded(ctx context.Context, job string, rev int) (Job, bool) {
+	t := time.NewTicker(followCheck)
+	defer t.Stop()
+	looks := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return Job{}, false
+		case <-t.C:
+		}
+		j, err := q.Jobs().Get(ctx, job)
+		if err != nil || !j.Ended() || rev != 0 && j.Revision != rev {
+			looks = 0
+			continue
+		}
+		if looks++; looks == 2 {
+			return j, true
+		}
+	}
+}
+
+// endEvent is the final event of a job's revision, from job state.
+func endEvent(j Job) Event {
+	e := Event{Job: j.ID, Rev: j.Revision, Time: j.Updated, Stage: j.FailedStage, Message: j.Error}
+	switch j.State {
+	case Done:
+		e.Kind = EventDone
+		if j.Output != nil {
+			e.Message = j.Output.URL
+		}
+	case Failed:
+		e.Kind = EventFailed
+	default:
+		e.Kind = EventUnpublished
+	}
+	return e
 }
 
 // consume feeds a consumer's events to fn until it returns false or ctx is

@@ -226,3 +226,31 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestFollowEndsWithTheJob checks that following a job whose final event
+// was lost (NATS failing over as it was published) ends anyway, with a
+// final event made from job state.
+func TestFollowEndsWithTheJob(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := q.Jobs().Create(ctx, Job{ID: "lost-end", Revision: 1, State: Running}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Emit(ctx, Event{Job: "lost-end", Rev: 1, Kind: EventStageStart, Stage: "publish"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Jobs().Update(ctx, "lost-end", func(j *Job) error {
+		j.State, j.Output = Done, &Output{URL: "http://media.test/lost-end.mp3"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []Event
+	if err := q.Follow(ctx, "lost-end", 1, func(e Event) bool { got = append(got, e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Kind != EventStageStart || got[1].Kind != EventDone || got[1].Message != "http://media.test/lost-end.mp3" {
+		t.Fatalf("events %+v; want the stage start, then done from job state", got)
+	}
+}
