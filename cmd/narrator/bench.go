@@ -526,7 +526,7 @@ func sequential(ctx context.Context, cl *clean.Cleaner, ch *chunk.Chunker, prov 
 		inputs[i] = stitch.Input{Chunk: c, Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(audio)), nil }}
 	}
 	lap(pipeline.StageSynth)
-	_, err = stitch.Stitch(ctx, io.Discard, inputs, stitch.MetadataFromScript(s), stitch.Config{})
+	_, err = stitch.Stitch(ctx, new(stitch.Buffer), inputs, stitch.MetadataFromScript(s), stitch.Config{})
 	lap(pipeline.StageStitch)
 	return err
 }

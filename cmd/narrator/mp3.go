@@ -219,7 +219,6 @@ func runMP3Join(ctx context.Context, args []string, sio stdio) error {
 		Pauses:       script.Pauses{Paragraph: *pause, Title: *pause, Section: *pause},
 		Target:       *target,
 		KeepLoudness: *keep,
-		MusicCRC:     true,
 	}
 	f, err := os.Create(*out)
 	if err != nil {

@@ -43,11 +43,11 @@ func TestStitchSealsContentCredentials(t *testing.T) {
 		Provider: "openai", Model: "tts-1", Voice: "nova", Headings: []string{"", "Upstream"},
 		TextSHA256: make([]byte, 32),
 	}
-	plain, plainPath, err := join(t, inputs, meta, stitch.Config{MusicCRC: true})
+	plain, plainPath, err := join(t, inputs, meta, stitch.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, path, err := join(t, inputs, meta, stitch.Config{MusicCRC: true, Signer: testSigner(t)})
+	res, path, err := join(t, inputs, meta, stitch.Config{Signer: testSigner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

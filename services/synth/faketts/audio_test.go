@@ -72,7 +72,7 @@ func TestChunksStitchAtTargetLoudness(t *testing.T) {
 			},
 		})
 	}
-	var out bytes.Buffer
+	var out stitch.Buffer
 	res, err := stitch.Stitch(t.Context(), &out, inputs, stitch.Metadata{Title: "Budget"}, stitch.Config{})
 	if err != nil {
 		t.Fatal(err)

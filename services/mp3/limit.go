@@ -1,0 +1,149 @@
+package mp3
+
+import (
+	"math"
+	"time"
+)
+
+// Limiting, for the chunks that cannot reach the loudness target by gain
+// alone: the loudest peaks are turned down just enough that the true peak,
+// between samples as well as at them (BS.1770 Annex 2, as the meter
+// measures it), stays under a ceiling. The gain is computed ahead of the
+// audio and changes smoothly, so nothing is clipped and the gain change
+// itself makes no click:
+//
+//  1. the gain each sample needs, from the highest of its value and the
+//     interpolated values up to the next sample, on every channel;
+//  2. the lowest needed anywhere in the look-ahead window, so the gain is
+//     down before a peak arrives;
+//  3. a moving average over the same window, which keeps the gain at or
+//     below what every sample needs while smoothing the attack;
+//  4. a release that lets the gain recover gradually after the peak.
+//
+// A slowly varying gain changes the interpolated values slightly, so the
+// result is measured and limited again until it is under the ceiling.
+
+// Limiter settings for speech: peaks seen 3 ms ahead, recovery over about
+// 80 ms, as broadcast true-peak limiters do.
+const (
+	LimiterLookAhead = 3 * time.Millisecond
+	LimiterRelease   = 80 * time.Millisecond
+)
+
+// limiterMargin is aimed below the ceiling, for the interpolation error of
+// a varying gain, so that a second pass is rarely needed.
+const limiterMargin = 0.1 // dB
+
+// Limit holds the audio's true peak at or under ceiling (dBTP) with a
+// look-ahead limiter, and returns the true peak it ends with. Audio
+// already under the ceiling is left as it is.
+func (p *PCM) Limit(ceiling float64) float64 {
+	_, peak := p.Measure()
+	for pass := 0; pass < 4 && peak > ceiling; pass++ {
+		p.limitOnce(math.Pow(10, (ceiling-limiterMargin*float64(pass+1))/20))
+		_, peak = p.Measure()
+	}
+	return peak
+}
+
+func (p *PCM) limitOnce(ceiling float64) {
+	n := p.Frames()
+	if n == 0 {
+		return
+	}
+	need := p.neededGain(ceiling)
+	w := max(int(LimiterLookAhead.Seconds()*float64(p.Rate)), 1)
+	low := slidingMin(need, w)
+	// The average of the window's minima ending at i: each of them covers
+	// sample i, so the average is no more than sample i needs.
+	g := make([]float64, n)
+	sum := 0.0
+	for i := range n {
+		sum += low[i]
+		if i >= w {
+			sum -= low[i-w]
+		}
+		g[i] = sum / float64(min(i+1, w))
+	}
+	k := 1 - math.Exp(-1/(LimiterRelease.Seconds()*float64(p.Rate)))
+	for i := 1; i < n; i++ {
+		g[i] = min(g[i], g[i-1]+(1-g[i-1])*k)
+	}
+	ch := p.Channels
+	for i, gi := range g {
+		for c := range ch {
+			p.Samples[i*ch+c] *= gi
+		}
+	}
+}
+
+// neededGain returns, per sample, the gain that brings the sample and the
+// interpolated values up to the next sample under ceiling.
+func (p *PCM) neededGain(ceiling float64) []float64 {
+	n, ch := p.Frames(), p.Channels
+	tp := newTruePeak(p.Rate, 1)
+	need := make([]float64, n)
+	for i := range need {
+		need[i] = 1
+	}
+	const half = tpTaps / 2
+	at := func(c, i int) float64 {
+		if i < 0 || i >= n {
+			return 0
+		}
+		return p.Samples[i*ch+c]
+	}
+	// hot[i+1] counts the samples up to i loud enough that an interpolated
+	// value near them might pass the ceiling; elsewhere none can.
+	hot := make([]int, n+1)
+	for c := range ch {
+		for i := range n {
+			hot[i+1] = hot[i]
+			if math.Abs(at(c, i))*tp.gain > ceiling {
+				hot[i+1]++
+			}
+		}
+		for i := range n {
+			lo, hi := max(i-(half-1), 0), min(i+half+1, n)
+			peak := math.Abs(at(c, i))
+			if hot[hi]-hot[lo] > 0 {
+				for _, coef := range tp.phases {
+					y := 0.0
+					for k, cf := range coef {
+						y += cf * at(c, i-(half-1)+k)
+					}
+					peak = max(peak, math.Abs(y))
+				}
+			}
+			if peak > ceiling {
+				g := ceiling / peak
+				// An interpolated peak depends on both its neighbours.
+				need[i] = min(need[i], g)
+				if i+1 < n {
+					need[i+1] = min(need[i+1], g)
+				}
+			}
+		}
+	}
+	return need
+}
+
+// slidingMin returns, for each i, the least of x[i : i+w].
+func slidingMin(x []float64, w int) []float64 {
+	out := make([]float64, len(x))
+	var dq []int // indices of increasing values, the front the least
+	j := 0
+	for i := range x {
+		for ; j < len(x) && j < i+w; j++ {
+			for len(dq) > 0 && x[dq[len(dq)-1]] >= x[j] {
+				dq = dq[:len(dq)-1]
+			}
+			dq = append(dq, j)
+		}
+		for dq[0] < i {
+			dq = dq[1:]
+		}
+		out[i] = x[dq[0]]
+	}
+	return out
+}
