@@ -551,8 +551,18 @@ func (p *pcmStats) finish(a *Analysis) {
 	a.LeadingSilence = time.Duration(p.firstSound) * win
 	a.TrailingSilence = time.Duration(played-1-last) * win
 	a.LongestSilence = time.Duration(p.longest) * win
-	// End level: the 5 windows before the padding.
+	// End level: the 5 windows before the padding. A stream without a
+	// LAME tag does not say where its padding starts; an encoder pads with
+	// silence no more than its delay and a frame, so up to that much
+	// silence at the end is taken as padding, and speech cut off just
+	// before it still shows.
 	end := len(p.tail) - int(padWindows)
+	if !a.Gapless {
+		most := (DecoderDelay + 576 + a.Format.FrameSamples() + p.window - 1) / p.window
+		for k := 0; k < most && end > 0 && p.tail[end-1] < p.threshold; k++ {
+			end--
+		}
+	}
 	if end > len(p.tail) {
 		end = len(p.tail)
 	}

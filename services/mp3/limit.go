@@ -35,15 +35,15 @@ const (
 const limiterMargin = 0.1 // dB
 
 // Limit holds the audio's true peak at or under ceiling (dBTP) with a
-// look-ahead limiter, and returns the true peak it ends with. Audio
-// already under the ceiling is left as it is.
-func (p *PCM) Limit(ceiling float64) float64 {
-	_, peak := p.Measure()
+// look-ahead limiter, and returns the loudness (LUFS) and true peak it
+// ends with. Audio already under the ceiling is left as it is.
+func (p *PCM) Limit(ceiling float64) (lufs, peak float64) {
+	lufs, peak = p.Measure()
 	for pass := 0; pass < 4 && peak > ceiling; pass++ {
 		p.limitOnce(math.Pow(10, (ceiling-limiterMargin*float64(pass+1))/20))
-		_, peak = p.Measure()
+		lufs, peak = p.Measure()
 	}
-	return peak
+	return lufs, peak
 }
 
 func (p *PCM) limitOnce(ceiling float64) {

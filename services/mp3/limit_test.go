@@ -37,10 +37,10 @@ func TestLimitHoldsTheTruePeakWithoutClipping(t *testing.T) {
 			before := append([]float64(nil), p.Samples...)
 			lufsBefore, peakBefore := p.Measure()
 
-			got := p.Limit(-1)
+			gotLUFS, got := p.Limit(-1)
 			lufs, peak := p.Measure()
-			if peak > -1 || got != peak {
-				t.Errorf("true peak %.2f dBTP (reported %.2f), want at most -1", peak, got)
+			if peak > -1 || got != peak || gotLUFS != lufs {
+				t.Errorf("true peak %.2f dBTP, %.2f LUFS (reported %.2f, %.2f), want at most -1 dBTP", peak, lufs, got, gotLUFS)
 			}
 			// Only the peaks are turned down: the level falls less than
 			// turning the whole signal down would have made it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -19,12 +20,14 @@ import (
 // 1.5 dB steps and only while peaks stay under its ceiling, so the PCM is
 // leveled before lame encodes it.
 const (
+	// encoderLoss is what lame's low-pass takes from speech's sibilants at
+	// 24 kHz: encoded chunks measure about 0.5 LU below their PCM.
+	encoderLoss = 0.5
 	// levelTarget is the podcast norm the stitcher aims at, -16 LUFS, plus
-	// what lame's low-pass takes from espeak-ng's sibilants at 24 kHz and
-	// 160 kbit/s: the encoded chunks measure about 0.5 LU below the PCM.
-	levelTarget  = -15.5 // LUFS
-	levelCeiling = -1.5  // dBTP: room for the encoder's overshoot
-	levelTol     = 0.1   // LU: close enough, far inside a gain step
+	// the encoder's loss.
+	levelTarget  = -16 + encoderLoss // LUFS
+	levelCeiling = -1.5              // dBTP: room for the encoder's overshoot
+	levelTol     = 0.1               // LU: close enough, far inside a gain step
 	endFade      = 5 * time.Millisecond
 	endSilence   = 300 * time.Millisecond
 )
@@ -43,9 +46,7 @@ func levelPCM(p *mp3.PCM, target, ceiling float64) (float64, error) {
 	for range 4 {
 		p.Samples = append(p.Samples[:0:0], src...)
 		p.Gain(gain)
-		p.Limit(ceiling)
-		l, _ = p.Measure()
-		if math.Abs(l-target) <= levelTol {
+		if l, _ = p.Limit(ceiling); math.Abs(l-target) <= levelTol {
 			break
 		}
 		gain += target - l
@@ -69,34 +70,50 @@ func endInSilence(p *mp3.PCM) {
 	p.Samples = append(p.Samples, make([]float64, ch*int(endSilence.Seconds()*float64(p.Rate)))...)
 }
 
-// encoding is how lame encodes a chunk: the stream format, and whether
-// the stream starts with a Xing/Info frame and LAME tag (gapless players
-// trim the encoder's delay and padding with it).
+// encoding is how lame encodes a chunk: the stream format (a Bitrate of 0
+// is variable: at ABR kbit/s on average, if set), and whether the stream
+// starts with a Xing/Info frame and LAME tag (gapless players trim the
+// encoder's delay and padding with it).
 type encoding struct {
 	Format
+	ABR int
 	Tag bool
 }
 
 // encode encodes p with lame into e's format. Its first frame takes
-// nothing from the bit reservoir, as lame's never does.
+// nothing from the bit reservoir, as lame's never does. With a tag, lame
+// writes into a temporary file: it writes the Xing frame last, by seeking
+// back to the start.
 func encode(ctx context.Context, lame string, p *mp3.PCM, e encoding) ([]byte, error) {
 	mode := "m"
 	if e.Channels == 2 {
 		mode = "j"
 	}
 	args := []string{"--quiet", "--noreplaygain", "-m", mode, "--resample", strconv.FormatFloat(float64(e.SampleRate)/1000, 'f', -1, 64)}
-	if e.Bitrate > 0 {
+	switch {
+	case e.Bitrate > 0:
 		args = append(args, "--cbr", "-b", strconv.Itoa(e.Bitrate))
-	} else {
+	case e.ABR > 0:
+		args = append(args, "--abr", strconv.Itoa(e.ABR))
+	default:
 		args = append(args, "-V", "4")
 	}
-	if !e.Tag {
+	out := "-"
+	if e.Tag {
+		f, err := os.CreateTemp("", "narrator-lame-*.mp3")
+		if err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
+		out = f.Name()
+		f.Close()
+		defer os.Remove(out)
+	} else {
 		args = append(args, "-t")
 	}
-	cmd := exec.CommandContext(ctx, lame, append(args, "-", "-")...)
-	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, lame, append(args, "-", out)...)
+	var stdout bytes.Buffer
 	var stderr tail
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(p.WAV()), &out, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(p.WAV()), &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second // bounds waiting for output after a kill
 	err := cmd.Run()
 	if ctx.Err() != nil {
@@ -105,5 +122,12 @@ func encode(ctx context.Context, lame string, p *mp3.PCM, e encoding) ([]byte, e
 	if err != nil {
 		return nil, fault.Retry(fmt.Errorf("synth: %w: lame: %w: %s", ErrUnavailable, err, stderr.String()), 0)
 	}
-	return out.Bytes(), nil
+	if out == "-" {
+		return stdout.Bytes(), nil
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("synth: lame's output: %w", err)
+	}
+	return b, nil
 }
