@@ -6,7 +6,7 @@ GO        ?= go
 VERSITYGW := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_PKGS  := espeak-ng lame
-TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val chromium ca-certificates openssl nodejs npm
+TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val mediainfo chromium ca-certificates openssl nodejs npm
 # The Content Authenticity Initiative's C2PA reader, pinned by its lockfile,
 # checks our manifests independently.
 C2PA_CHECK := services/c2pa/testdata/check
@@ -34,7 +34,7 @@ deps-run:
 	@$(call apt,$(RUN_PKGS),espeak-ng lame)
 
 deps-test:
-	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val chromium openssl node npm)
+	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val mediainfo chromium openssl node npm)
 	@test -x "$(GOBIN)/versitygw" || $(GO) install $(VERSITYGW)
 	@test -d $(C2PA_CHECK)/node_modules/@contentauth/c2pa-wasm || npm ci --prefix $(C2PA_CHECK) --no-audit --no-fund
 

@@ -183,12 +183,14 @@ type InfoFrame struct {
 	MusicCRC uint16
 }
 
-// The Xing header written leads with frames, bytes and the seek table. It
-// states no quality: that belongs to whoever encoded the audio, and a
-// made-up one is what tools such as mediainfo report as "-V 10".
+// The Xing header written has every field. Its quality is not ours to
+// state (whoever encoded the chunks chose it), so it is written out of its
+// 0..100 range, which says "none": tools such as mediainfo otherwise read
+// a zero there as "-V 10 -q 0", even of a constant-bitrate stream.
 const (
-	infoFlags     = xingFrames | xingBytes | xingTOC
-	infoLAMEStart = 8 + 4 + 4 + 100 // from the Xing tag to the LAME tag
+	infoFlags     = xingFrames | xingBytes | xingTOC | xingQuality
+	infoLAMEStart = 8 + 4 + 4 + 100 + 4 // from the Xing tag to the LAME tag
+	noQuality     = 0xFFFFFFFF
 )
 
 // infoFrameMin is the shortest frame that holds the Xing header written
@@ -230,6 +232,7 @@ func (f InfoFrame) Encode() []byte {
 	binary.BigEndian.PutUint32(b[p+8:], uint32(f.Frames))
 	binary.BigEndian.PutUint32(b[p+12:], uint32(f.Bytes))
 	copy(b[p+16:], f.TOC[:])
+	binary.BigEndian.PutUint32(b[p+116:], noQuality)
 	l := p + infoLAMEStart
 	t := b[l : l+lameSize]
 	enc := []byte(f.Encoder)
@@ -245,6 +248,7 @@ func (f InfoFrame) Encode() []byte {
 	}
 	t[9] = 1<<4 | byte(method)
 	t[20] = byte(min(max(f.Bitrate, 0), 255))
+	t[24] = sourceRate(f.Header.SampleRate)<<6 | stereoMode[f.Header.Mode]<<2
 	delay := min(max(f.Delay, 0), 4095)
 	pad := min(max(f.Padding, 0), 4095)
 	t[21] = byte(delay >> 4)
@@ -254,6 +258,23 @@ func (f InfoFrame) Encode() []byte {
 	binary.BigEndian.PutUint16(t[32:], f.MusicCRC)
 	binary.BigEndian.PutUint16(t[34:], crcARC(0, b[:l+34]))
 	return b
+}
+
+// stereoMode is the LAME tag's code for a channel mode: mono, stereo,
+// dual channel, joint stereo.
+var stereoMode = map[Mode]byte{Mono: 0, Stereo: 1, DualChannel: 2, JointStereo: 3}
+
+// sourceRate is the LAME tag's code for the source's sample rate.
+func sourceRate(hz int) byte {
+	switch {
+	case hz <= 32000:
+		return 0
+	case hz <= 44100:
+		return 1
+	case hz <= 48000:
+		return 2
+	}
+	return 3
 }
 
 // TOC builds a Xing seek table. offsets[i] is the byte offset of audio frame

@@ -94,21 +94,33 @@ func stitchFile(b *testing.B, inputs []stitch.Input, out string, cfg stitch.Conf
 	}
 }
 
-// BenchmarkJoin joins 60 minutes of chunks (about 70 MB) three ways: with
-// Stitch as the stitch stage runs it (chunk checks already stored), with
-// cat (every byte read once and written once: the floor) and with ffmpeg's
-// concat demuxer in copy mode (what people use).
+// BenchmarkJoin joins 60 minutes of chunks (about 70 MB): with Stitch as
+// the stitch stage runs it (chunk checks already stored); as `narrator mp3
+// join` does with --keep-loudness (each input's structure checked, then
+// copied), and with --verify or matching loudness (each input decoded
+// first); with cat (every byte read once and written once: the floor) and
+// with ffmpeg's concat demuxer in copy mode (what people use).
 func BenchmarkJoin(b *testing.B) {
 	paths, check, size := benchChunks(b, int(time.Hour/benchChunk))
 	out := filepath.Join(b.TempDir(), "out.mp3")
-	b.Run("ours", func(b *testing.B) {
-		inputs := inputsFor(paths, check)
-		b.SetBytes(size)
-		b.ReportAllocs()
-		for b.Loop() {
-			stitchFile(b, inputs, out, stitch.Config{})
-		}
-	})
+	for _, v := range []struct {
+		name  string
+		check *stitch.ChunkCheck
+		cfg   stitch.Config
+	}{
+		{"ours", check, stitch.Config{}},
+		{"cli-keep-loudness", nil, stitch.Config{KeepLoudness: true}},
+		{"cli-verify", nil, stitch.Config{KeepLoudness: true, Verify: true}},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			inputs := inputsFor(paths, v.check)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				stitchFile(b, inputs, out, v.cfg)
+			}
+		})
+	}
 	b.Run("cat", func(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {

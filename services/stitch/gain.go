@@ -126,7 +126,9 @@ func PlanGains(levels []ChunkLevel, target float64) Gains {
 		}
 		base := int(math.Floor((aim[i] - c.Loudness) / mp3.GainStepDB))
 		var layer []node
-		for k := base - 1; k <= base+2; k++ {
+		// Steps from two under the aim to two over it: room to follow a
+		// neighbour down or up by a step without passing it.
+		for k := base - 2; k <= base+3; k++ {
 			if k < c.MinSteps || k > c.MaxSteps {
 				continue
 			}

@@ -2,6 +2,7 @@ package stitch_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -103,5 +104,23 @@ func TestPlanGainsOnAPrefix(t *testing.T) {
 	whole := stitch.PlanGains(levels, -16)
 	if whole.Levels[3] > -24 || len(whole.Limited) != 1 {
 		t.Errorf("whole plan %v, limited %v: chunk 3 should follow chunk 4 down", whole.Levels, whole.Limited)
+	}
+}
+
+// TestPlanGainsFollowsInSteps plans thousands of joins of chunks far less
+// alike than one voice's (-26 to -12 LUFS, some of them peak-limited): a
+// neighbour is never more than a gain step and a little rounding away.
+func TestPlanGainsFollowsInSteps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	worst := 0.0
+	for range 5000 {
+		var levels []stitch.ChunkLevel
+		for range 11 {
+			levels = append(levels, level(-26+14*rng.Float64(), rng.IntN(6)-1))
+		}
+		worst = max(worst, stitch.PlanGains(levels, -16).LargestJump)
+	}
+	if worst > 1.75 {
+		t.Errorf("neighbours up to %.2f LU apart", worst)
 	}
 }

@@ -158,8 +158,11 @@ func (l LoudnessReport) String() string {
 	}
 	fmt.Fprintf(&b, "%.1f LUFS, target %.1f, true peak %.1f dBTP", l.Achieved, l.Target, l.Peak)
 	if l.PeakLimited {
-		fmt.Fprintf(&b, "; %d of %d chunks peak too high to be raised to the target under the %.1f dBTP ceiling (chunks %s), and their neighbours follow them down",
+		fmt.Fprintf(&b, "; %d of %d chunks peak too high to be raised to the target under the %.1f dBTP ceiling (chunks %s)",
 			len(l.LimitedChunks), l.Chunks, l.Ceiling, ints(l.LimitedChunks))
+		if len(l.LimitedChunks) < l.Chunks {
+			b.WriteString(", and their neighbours follow them down")
+		}
 	}
 	if l.Leveled > 0 {
 		fmt.Fprintf(&b, "; %d of %d chunks levelled by the limiter", l.Leveled, l.Chunks)

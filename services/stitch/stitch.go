@@ -183,17 +183,18 @@ func checkInput(ctx context.Context, in Input, cfg Config) (*ChunkCheck, error) 
 // the plan.
 func (p *plan) write(ctx context.Context, w Output, inputs []Input) (*mp3.Verifier, error) {
 	v := &mp3.Verifier{}
-	crc := uint16(0)
-	bw := bufio.NewWriterSize(io.MultiWriter(w, v), mp3.BufferSize)
-	err := p.copyAll(ctx, bw, inputs, func(b []byte) { crc = mp3.CRC16(crc, b) })
+	crc := newCRCWriter(int64(len(p.tag) + len(p.info)))
+	bw := bufio.NewWriterSize(io.MultiWriter(w, v, crc), mp3.BufferSize)
+	err := p.copyAll(ctx, bw, inputs)
 	if err == nil {
 		err = bw.Flush()
 	}
+	sum := crc.Sum()
 	if err != nil {
 		return nil, err
 	}
 	_ = v.Finish() // the report states what the verifier found
-	if err := mp3.SetMusicCRC(p.info, crc); err != nil {
+	if err := mp3.SetMusicCRC(p.info, sum); err != nil {
 		return nil, fmt.Errorf("stitch: %w", err)
 	}
 	if _, err := w.WriteAt(p.info, int64(len(p.tag))); err != nil {
@@ -202,7 +203,7 @@ func (p *plan) write(ctx context.Context, w Output, inputs []Input) (*mp3.Verifi
 	return v, nil
 }
 
-func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input, audio func([]byte)) error {
+func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input) error {
 	if _, err := w.Write(p.tag); err != nil {
 		return fmt.Errorf("stitch: write: %w", err)
 	}
@@ -215,16 +216,15 @@ func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input, audio f
 			if _, err := w.Write(p.silence); err != nil {
 				return fmt.Errorf("stitch: write: %w", err)
 			}
-			audio(p.silence)
 		}
-		if err := p.copyChunk(ctx, w, s, i, inputs[i], cp, audio); err != nil {
+		if err := p.copyChunk(ctx, w, s, i, inputs[i], cp); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int, in Input, cp chunkPlan, audio func([]byte)) error {
+func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int, in Input, cp chunkPlan) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -254,7 +254,6 @@ func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int
 		if _, err := w.Write(it.Data); err != nil {
 			return fmt.Errorf("stitch: write: %w", err)
 		}
-		audio(it.Data)
 		frames++
 		n += it.Size
 		if frames%1024 == 0 {

@@ -65,8 +65,11 @@ type Result struct {
 	// answered (a truncated MP3 is still billed).
 	Billed int
 	// Requests is how many times the provider was asked for the chunk:
-	// more than one when heuristic findings made it ask again.
+	// more than one when heuristic findings made it ask again; Repeated is
+	// set when it stopped asking because the provider answered with the
+	// same bytes.
 	Requests int
+	Repeated bool
 	// Verdict is the check's word on Audio: its findings and record.
 	Verdict Verdict
 	// Leveled is set when Audio was levelled in the Limit mode.
@@ -209,7 +212,8 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 			audio, v = got, gv
 		}
 		sum := sha256.Sum256(got)
-		if len(gv.Findings) == 0 || res.Requests > MaxRerequests || (res.Requests > 1 && sum == last) {
+		res.Repeated = res.Requests > 1 && sum == last
+		if len(gv.Findings) == 0 || res.Requests > MaxRerequests || res.Repeated {
 			break
 		}
 		last = sum
