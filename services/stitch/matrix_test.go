@@ -99,7 +99,16 @@ func TestMatrixJoins(t *testing.T) {
 					return
 				}
 				lufs, peak := mp3test.Measure(t, path)
-				t.Logf("%s; ffmpeg %.2f LUFS, %.2f dBTP", l, lufs, peak)
+				var levels []stitch.ChunkLevel
+				for _, b := range audio {
+					c, err := stitch.CheckChunk(context.Background(), bytes.NewReader(b), "", mp3.Format{}, stitch.Config{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					levels = append(levels, stitch.LevelOf(c.Analysis, stitch.DefaultPeakCeiling))
+				}
+				t.Logf("%s; ffmpeg %.2f LUFS, %.2f dBTP; largest step between neighbours %.1f LU before gain, %.1f after",
+					l, lufs, peak, stitch.LargestJump(levels), l.LargestJump)
 				if d := lufs - res.Loudness; d < -0.5 || d > 0.5 {
 					t.Errorf("ffmpeg measures %.2f LUFS, the result says %.2f", lufs, res.Loudness)
 				}

@@ -119,17 +119,19 @@ func TestLimitModeKeysItsOwnCache(t *testing.T) {
 	}
 }
 
-// BenchmarkLevel levels a minute of quiet speech with full-scale peaks:
-// the CPU the Limit mode adds per minute of audio it levels (decode,
-// limiter, lame, and a decode of lame's output per pass, and the check of
-// the result), in CPU seconds of this process and lame, so that a busy
-// machine does not inflate it.
+// BenchmarkLevel synthesizes a minute of quiet speech with full-scale
+// peaks from a recorded response in both modes, side by side: lossless
+// (the check's decode only) and limit (also a decode, the limiter, lame,
+// and the check of lame's output per pass). The difference is the CPU the
+// limit mode adds per minute of audio it levels, counted in CPU seconds of
+// this process and lame, so that a busy machine does not inflate it.
 func BenchmarkLevel(b *testing.B) {
-	text := speechgen.Matrix[3].Text
+	f := speechgen.Matrix[3] // quiet with full-scale peaks
+	text := f.Text
 	for len(text) < 850 {
-		text += " " + speechgen.Matrix[3].Text
+		text += " " + f.Text
 	}
-	audio, err := speechgen.Render(b.Context(), text, speechgen.Matrix[3].Options)
+	audio, err := speechgen.Render(b.Context(), text, f.Options)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,14 +139,18 @@ func BenchmarkLevel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newSynth(b, recorded{audio, synth.OpenAIFormat}, nil, synth.Config{Check: endCheck, Leveling: synth.Leveling{Mode: synth.Limit}})
-	cpu := cpuTime()
-	for b.Loop() {
-		if res, err := s.Synthesize(b.Context(), synth.Request{Text: text}); err != nil || !res.Leveled {
-			b.Fatal(err)
-		}
+	for _, mode := range []string{synth.Lossless, synth.Limit} {
+		b.Run(mode, func(b *testing.B) {
+			s := newSynth(b, recorded{audio, synth.OpenAIFormat}, nil, synth.Config{Check: endCheck, Leveling: synth.Leveling{Mode: mode}})
+			cpu := cpuTime()
+			for b.Loop() {
+				if res, err := s.Synthesize(b.Context(), synth.Request{Text: text}); err != nil || res.Leveled != (mode == synth.Limit) {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N)/a.Duration.Minutes(), "cpu-s/audio-min")
+		})
 	}
-	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N)/a.Duration.Minutes(), "cpu-s/audio-min")
 }
 
 // cpuTime is the CPU time this process and its children have used.
