@@ -183,7 +183,7 @@ func runMP3Join(ctx context.Context, args []string, sio stdio) error {
 	out := fs.String("o", "", "write the joined MP3 to `OUT` (required)")
 	pause := fs.Duration("pause", script.DefaultPauses.Paragraph, "silence between inputs")
 	target := fs.Float64("target", stitch.DefaultTarget, "loudness target in LUFS; a join whose peaks stop it short is written below it, saying so")
-	keep := fs.Bool("keep-loudness", false, "leave each input's loudness as it is; inputs are then checked for structure only (every frame, the format, the bit reservoir), which reads them once and costs about as much as cat")
+	keep := fs.Bool("keep-loudness", false, "leave each input's loudness as it is; inputs are then checked for structure only (every frame, the format, the bit reservoir), a read, not a decode: the join then costs about what cat does")
 	verify := fs.Bool("verify", false, "decode every input in full with go-mp3 (about 0.3 s of CPU a minute of audio), which matching loudness does anyway; with --keep-loudness, check the audio too, not only the structure")
 	title := fs.String("title", "", "title (TIT2)")
 	byline := fs.String("byline", "", "author (TPE1)")
