@@ -46,6 +46,20 @@ func (p *PCM) Limit(ceiling float64) (lufs, peak float64) {
 	return lufs, peak
 }
 
+// GainLimit scales the audio by db decibels, then holds its true peak at
+// or under ceiling as Limit does, given what the audio measured before
+// the gain (lufs, peak): gain moves both by exactly db, so audio that
+// stays under the ceiling is not measured again. It returns the loudness
+// and true peak it ends with.
+func (p *PCM) GainLimit(db, ceiling, lufs, peak float64) (float64, float64) {
+	p.Gain(db)
+	if peak+db <= ceiling {
+		return lufs + db, peak + db
+	}
+	p.limitOnce(math.Pow(10, (ceiling-limiterMargin)/20))
+	return p.Limit(ceiling)
+}
+
 func (p *PCM) limitOnce(ceiling float64) {
 	n := p.Frames()
 	if n == 0 {
@@ -56,7 +70,7 @@ func (p *PCM) limitOnce(ceiling float64) {
 	low := slidingMin(need, w)
 	// The average of the window's minima ending at i: each of them covers
 	// sample i, so the average is no more than sample i needs.
-	g := make([]float64, n)
+	g := need // needed no more: its space holds the gain
 	sum := 0.0
 	for i := range n {
 		sum += low[i]
@@ -131,19 +145,21 @@ func (p *PCM) neededGain(ceiling float64) []float64 {
 // slidingMin returns, for each i, the least of x[i : i+w].
 func slidingMin(x []float64, w int) []float64 {
 	out := make([]float64, len(x))
-	var dq []int // indices of increasing values, the front the least
+	dq := make([]int, len(x)) // indices of increasing values, dq[head] the least
+	head, tail := 0, 0
 	j := 0
 	for i := range x {
 		for ; j < len(x) && j < i+w; j++ {
-			for len(dq) > 0 && x[dq[len(dq)-1]] >= x[j] {
-				dq = dq[:len(dq)-1]
+			for tail > head && x[dq[tail-1]] >= x[j] {
+				tail--
 			}
-			dq = append(dq, j)
+			dq[tail] = j
+			tail++
 		}
-		for dq[0] < i {
-			dq = dq[1:]
+		for dq[head] < i {
+			head++
 		}
-		out[i] = x[dq[0]]
+		out[i] = x[dq[head]]
 	}
 	return out
 }

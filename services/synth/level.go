@@ -33,23 +33,29 @@ const (
 )
 
 // levelPCM brings p to target (LUFS) with its true peak held under ceiling
-// (dBTP) by the limiter. The limiter takes some loudness from the peaks,
-// so the gain is measured again and corrected a few times. It returns the
-// loudness reached.
+// (dBTP) by the limiter. The limiter takes more loudness from the peaks
+// the more gain there is, so the gain is found by the secant method: each
+// try corrects by the shortfall over the loudness the last step of gain
+// actually bought. It returns the loudness reached.
 func levelPCM(p *mp3.PCM, target, ceiling float64) (float64, error) {
-	l, _ := p.Measure()
-	if l <= mp3.Silent {
-		return l, nil // nothing to level; the chunk check rejects silence
+	srcL, srcPeak := p.Measure()
+	if srcL <= mp3.Silent {
+		return srcL, nil // nothing to level; the chunk check rejects silence
 	}
 	src := p.Samples
-	gain := target - l
+	l := srcL
+	gain, lastGain, lastL := target-l, 0.0, l
 	for range 4 {
 		p.Samples = append(p.Samples[:0:0], src...)
-		p.Gain(gain)
-		if l, _ = p.Limit(ceiling); math.Abs(l-target) <= levelTol {
+		if l, _ = p.GainLimit(gain, ceiling, srcL, srcPeak); math.Abs(l-target) <= levelTol {
 			break
 		}
-		gain += target - l
+		slope := 1.0
+		if gain != lastGain {
+			slope = min(max((l-lastL)/(gain-lastGain), 0.2), 1)
+		}
+		lastGain, lastL = gain, l
+		gain += (target - l) / slope
 	}
 	if l <= mp3.Silent || math.IsNaN(l) {
 		return l, fmt.Errorf("leveling lost the signal (%.1f LUFS)", l)
