@@ -46,6 +46,39 @@ func (p *PCM) Limit(ceiling float64) (lufs, peak float64) {
 	return lufs, peak
 }
 
+// levelTolerance is how close (LU) Level gets to its target: far inside a
+// gain step.
+const levelTolerance = 0.1
+
+// Level brings the audio to target (LUFS) with its true peak held at or
+// under ceiling (dBTP) by the limiter, and returns the loudness reached.
+// The limiter takes more loudness from the peaks the more gain there is,
+// so the gain is found by the secant method: each try corrects by the
+// shortfall over the loudness the last step of gain actually bought.
+// Audio too short or quiet to measure is left as it is (mp3.Silent).
+func (p *PCM) Level(target, ceiling float64) float64 {
+	srcL, srcPeak := p.Measure()
+	if srcL <= Silent {
+		return srcL
+	}
+	src := p.Samples
+	l := srcL
+	gain, lastGain, lastL := target-l, 0.0, l
+	for range 4 {
+		p.Samples = append(p.Samples[:0:0], src...)
+		if l, _ = p.GainLimit(gain, ceiling, srcL, srcPeak); math.Abs(l-target) <= levelTolerance {
+			break
+		}
+		slope := 1.0
+		if gain != lastGain {
+			slope = min(max((l-lastL)/(gain-lastGain), 0.2), 1)
+		}
+		lastGain, lastL = gain, l
+		gain += (target - l) / slope
+	}
+	return l
+}
+
 // GainLimit scales the audio by db decibels, then holds its true peak at
 // or under ceiling as Limit does, given what the audio measured before
 // the gain (lufs, peak): gain moves both by exactly db, so audio that

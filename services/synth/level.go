@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -27,41 +26,9 @@ const (
 	// the encoder's loss.
 	levelTarget  = -16 + encoderLoss // LUFS
 	levelCeiling = -1.5              // dBTP: room for the encoder's overshoot
-	levelTol     = 0.1               // LU: close enough, far inside a gain step
 	endFade      = 5 * time.Millisecond
 	endSilence   = 300 * time.Millisecond
 )
-
-// levelPCM brings p to target (LUFS) with its true peak held under ceiling
-// (dBTP) by the limiter. The limiter takes more loudness from the peaks
-// the more gain there is, so the gain is found by the secant method: each
-// try corrects by the shortfall over the loudness the last step of gain
-// actually bought. It returns the loudness reached.
-func levelPCM(p *mp3.PCM, target, ceiling float64) (float64, error) {
-	srcL, srcPeak := p.Measure()
-	if srcL <= mp3.Silent {
-		return srcL, nil // nothing to level; the chunk check rejects silence
-	}
-	src := p.Samples
-	l := srcL
-	gain, lastGain, lastL := target-l, 0.0, l
-	for range 4 {
-		p.Samples = append(p.Samples[:0:0], src...)
-		if l, _ = p.GainLimit(gain, ceiling, srcL, srcPeak); math.Abs(l-target) <= levelTol {
-			break
-		}
-		slope := 1.0
-		if gain != lastGain {
-			slope = min(max((l-lastL)/(gain-lastGain), 0.2), 1)
-		}
-		lastGain, lastL = gain, l
-		gain += (target - l) / slope
-	}
-	if l <= mp3.Silent || math.IsNaN(l) {
-		return l, fmt.Errorf("leveling lost the signal (%.1f LUFS)", l)
-	}
-	return l, nil
-}
 
 // endInSilence fades out the last few milliseconds, where espeak-ng cuts
 // the speech off, and appends silence, as a TTS service's audio ends.

@@ -130,9 +130,7 @@ func (l Leveling) level(ctx context.Context, audio []byte, v Verdict, check func
 	bestMiss := math.Inf(1)
 	for range levelPasses {
 		p := &mp3.PCM{Rate: src.Rate, Channels: src.Channels, Samples: append([]float64(nil), src.Samples...)}
-		if _, err := levelPCM(p, target, ceiling); err != nil {
-			return nil, v, false, fmt.Errorf("synth: level: %w", err)
-		}
+		p.Level(target, ceiling)
 		out, err := encode(ctx, l.Lame, p, enc)
 		if err != nil {
 			return nil, v, false, err

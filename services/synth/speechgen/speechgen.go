@@ -252,28 +252,10 @@ func shape(p *mp3.PCM, o Options) {
 	} else {
 		fadeOut(p, 30*time.Millisecond)
 	}
-	src := append([]float64(nil), p.Samples...)
-	gain := 0.0
-	for range 8 {
-		l, _ := p.Measure()
-		if l <= mp3.Silent {
-			break // too short to measure (under 400 ms): left as spoken
-		}
-		// Each pass starts again from the speech itself, with the gain
-		// corrected by what the last pass fell short: limiting takes
-		// loudness from the peaks.
-		gain += target - l
-		p.Samples = append(p.Samples[:0], src...)
-		p.Gain(gain)
-		_, peak := p.Measure()
-		switch {
-		case peak > o.Peak:
-			p.Limit(min(o.Peak, -0.05)) // 16-bit samples stop at full scale
-		case peak < o.Peak-0.2:
+	// Audio too short to measure (under 400 ms) is left as spoken.
+	if l := p.Level(target, min(o.Peak, -0.05)); l > mp3.Silent { // 16-bit samples stop at full scale
+		if _, peak := p.Measure(); peak < o.Peak-0.2 {
 			raiseTransient(p, o.Peak)
-		}
-		if l, _ = p.Measure(); math.Abs(l-target) < 0.2 {
-			break
 		}
 	}
 	silence := func(d time.Duration) []float64 { return make([]float64, int(d.Seconds()*float64(p.Rate))) }
