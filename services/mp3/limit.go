@@ -51,22 +51,23 @@ func (p *PCM) Limit(ceiling float64) (lufs, peak float64) {
 const levelTolerance = 0.1
 
 // Level brings the audio to target (LUFS) with its true peak held at or
-// under ceiling (dBTP) by the limiter, and returns the loudness reached.
+// under ceiling (dBTP) by the limiter, and returns the loudness and true
+// peak reached.
 // The limiter takes more loudness from the peaks the more gain there is,
 // so the gain is found by the secant method: each try corrects by the
 // shortfall over the loudness the last step of gain actually bought.
 // Audio too short or quiet to measure is left as it is (mp3.Silent).
-func (p *PCM) Level(target, ceiling float64) float64 {
+func (p *PCM) Level(target, ceiling float64) (lufs, peak float64) {
 	srcL, srcPeak := p.Measure()
 	if srcL <= Silent {
-		return srcL
+		return srcL, srcPeak
 	}
 	src := p.Samples
 	l := srcL
 	gain, lastGain, lastL := target-l, 0.0, l
 	for range 4 {
 		p.Samples = append(p.Samples[:0:0], src...)
-		if l, _ = p.GainLimit(gain, ceiling, srcL, srcPeak); math.Abs(l-target) <= levelTolerance {
+		if l, peak = p.GainLimit(gain, ceiling, srcL, srcPeak); math.Abs(l-target) <= levelTolerance {
 			break
 		}
 		slope := 1.0
@@ -76,7 +77,7 @@ func (p *PCM) Level(target, ceiling float64) float64 {
 		lastGain, lastL = gain, l
 		gain += (target - l) / slope
 	}
-	return l
+	return l, peak
 }
 
 // GainLimit scales the audio by db decibels, then holds its true peak at

@@ -29,7 +29,7 @@ import (
 
 // Options shape one render. The zero value, after defaults, is speech as
 // OpenAI returns it: 24 kHz mono MPEG-2 Layer III at 160 kbit/s, no tag,
-// no Xing frame, about -18 LUFS with peaks reaching full scale, a quarter
+// no Xing frame, about -19 LUFS with peaks reaching full scale, a quarter
 // second of silence at the end.
 type Options struct {
 	// Voice is a speech service's voice name; it picks one of espeak-ng's
@@ -39,7 +39,7 @@ type Options struct {
 	// CharsPerSecond is the speaking rate at speed 1; default 15.
 	CharsPerSecond float64
 	Speed          float64 // 1 is normal; 0 means 1
-	// LUFS is the integrated loudness, -26 to -12; default -18.
+	// LUFS is the integrated loudness, -26 to -12; default -19.
 	LUFS float64
 	// Peak is the true peak (dBTP) of the loudest moment, -20 to 0: above
 	// it the speech is limited, below it one transient is raised to it, as
@@ -60,7 +60,9 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultLUFS           = -18.0
+	// DefaultLUFS is where espeak-ng's speech peaks near full scale
+	// without limiting, as speech services deliver it.
+	DefaultLUFS           = -19.0
 	DefaultCharsPerSecond = 15.0
 	DefaultTrail          = 250 * time.Millisecond
 )
@@ -253,10 +255,8 @@ func shape(p *mp3.PCM, o Options) {
 		fadeOut(p, 30*time.Millisecond)
 	}
 	// Audio too short to measure (under 400 ms) is left as spoken.
-	if l := p.Level(target, min(o.Peak, -0.05)); l > mp3.Silent { // 16-bit samples stop at full scale
-		if _, peak := p.Measure(); peak < o.Peak-0.2 {
-			raiseTransient(p, o.Peak)
-		}
+	if l, peak := p.Level(target, min(o.Peak, -0.05)); l > mp3.Silent && peak < o.Peak-0.2 { // 16-bit samples stop at full scale
+		raiseTransient(p, o.Peak, peak)
 	}
 	silence := func(d time.Duration) []float64 { return make([]float64, int(d.Seconds()*float64(p.Rate))) }
 	p.Samples = append(append(silence(o.Lead), p.Samples...), silence(o.Trail)...)
@@ -291,9 +291,10 @@ func cutMidSound(p *mp3.PCM) {
 	}
 }
 
-// raiseTransient lifts the loudest moment of p to peak (dBTP) over a few
-// milliseconds, as a plosive stands out of speech.
-func raiseTransient(p *mp3.PCM, peak float64) {
+// raiseTransient lifts the loudest moment of p, whose true peak is tp
+// (dBTP), to peak over a few milliseconds, as a plosive stands out of
+// speech.
+func raiseTransient(p *mp3.PCM, peak, tp float64) {
 	at, top := 0, 0.0
 	for i, x := range p.Samples {
 		if a := math.Abs(x); a > top {
@@ -303,7 +304,6 @@ func raiseTransient(p *mp3.PCM, peak float64) {
 	if top == 0 {
 		return
 	}
-	_, tp := p.Measure()
 	g := math.Pow(10, (min(peak, -0.05)-tp)/20)
 	half := p.Rate / 200 // 5 ms each side
 	for i := max(at-half, 0); i < min(at+half, len(p.Samples)); i++ {
