@@ -18,6 +18,7 @@ import (
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/stitch"
 	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/synth/fakepolly"
 	"github.com/narrator-project/narrator/services/synth/faketts"
 	"github.com/narrator-project/narrator/services/synth/speechgen"
 	"github.com/narrator-project/narrator/services/webhook"
@@ -54,11 +55,12 @@ func (h *harness) published(t *testing.T, j queue.Job) string {
 }
 
 // TestRealSpeechMatrixPublishes narrates speech from every row of the
-// matrix in one job, a row a request: quiet and loud chunks, peaks at full
-// scale, long silences, a cut-off ending, Xing frames and ID3 tags, CBR and
-// VBR. Losslessly, the narration publishes below the target where peaks
-// stop it, saying so, with neighbouring chunks balanced; in the limit
-// mode it reaches the target.
+// matrix, a row a request: the 24 kHz rows from OpenAI (quiet and loud
+// chunks, peaks at full scale, long silences, a cut-off ending, Xing frames
+// and ID3 tags, CBR and VBR), the 22.05 kHz rows from Polly. Losslessly,
+// a narration publishes below the target where peaks stop it, saying so,
+// with neighbouring chunks balanced; in the limit mode it reaches the
+// target.
 func TestRealSpeechMatrixPublishes(t *testing.T) {
 	var vary []speechgen.Options
 	for _, f := range speechgen.Rows(24000) {
@@ -75,35 +77,61 @@ func TestRealSpeechMatrixPublishes(t *testing.T) {
 			if len(fake.Log()) < rows {
 				t.Errorf("%d requests for %d rows", len(fake.Log()), rows)
 			}
-			l := j.Output.Level
-			if l == nil {
-				t.Fatal("no loudness in the job's output")
-			}
-			lufs, peak := mp3test.Measure(t, h.published(t, j))
-			t.Logf("%s: %s; ffmpeg: %.2f LUFS, %.2f dBTP; warnings %v", mode, l.Summary, lufs, peak, j.Warnings)
-			if d := lufs - l.Achieved; d < -0.5 || d > 0.5 {
-				t.Errorf("ffmpeg measures %.2f LUFS, the job says %.2f", lufs, l.Achieved)
-			}
-			if peak > -0.9 {
-				t.Errorf("true peak %.2f dBTP, over the ceiling", peak)
-			}
-			if l.LargestJump > 1.75 {
-				t.Errorf("neighbouring chunks %.2f LU apart", l.LargestJump)
-			}
-			switch mode {
-			case synth.Lossless:
-				if !l.PeakLimited || l.PeakLimitedChunks == 0 || l.Achieved > -16.75 || !strings.HasPrefix(l.Summary, "peak-limited: ") {
-					t.Errorf("level %+v, want a peak-limited narration that says so", l)
-				}
-				if !hasWarning(j, "peak_limited") {
-					t.Errorf("warnings %v, want peak_limited", j.Warnings)
-				}
-			case synth.Limit:
-				if l.PeakLimited || l.Leveled == 0 || lufs < -16.5 || lufs > -15.5 || peak > -1 {
-					t.Errorf("level %+v (ffmpeg %.2f LUFS, %.2f dBTP), want the target reached by levelled chunks under -1 dBTP", l, lufs, peak)
-				}
-			}
+			checkLevel(t, h, j, mode)
 		})
+	}
+	t.Run("polly 22.05 kHz", func(t *testing.T) {
+		var vary []speechgen.Options
+		for _, f := range speechgen.Rows(22050) {
+			vary = append(vary, f.Options)
+		}
+		fake := fakepolly.Start(t, fakepolly.Config{AccessKeyID: "AKIAFAKE", SecretAccessKey: "fake-secret", Vary: vary})
+		prov, err := synth.NewPolly(t.Context(), synth.PollyConfig{AccessKeyID: "AKIAFAKE", SecretAccessKey: "fake-secret", Endpoint: fake.URL(), Region: "us-east-1", SampleRate: 22050})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := start(t, prov, nil, withConfig(pipeline.Config{TargetChars: 100}))
+		var paras []string
+		for _, f := range speechgen.Rows(22050) {
+			paras = append(paras, f.Text)
+		}
+		j := h.narrate(t, pipeline.Request{ArticleID: "matrix-polly", Body: []byte("Council budget\n\n" + strings.Join(paras, "\n\n")), Kind: "text", Options: queue.Options{Provider: "polly"}})
+		h.checkNarration(t, j)
+		checkLevel(t, h, j, synth.Lossless)
+	})
+}
+
+// checkLevel checks a matrix narration's loudness against ffmpeg and what
+// its mode promises.
+func checkLevel(t *testing.T, h *harness, j queue.Job, mode string) {
+	t.Helper()
+	l := j.Output.Level
+	if l == nil {
+		t.Fatal("no loudness in the job's output")
+	}
+	lufs, peak := mp3test.Measure(t, h.published(t, j))
+	t.Logf("%s: %s; ffmpeg: %.2f LUFS, %.2f dBTP; warnings %v", mode, l.Summary, lufs, peak, j.Warnings)
+	if d := lufs - l.Achieved; d < -0.5 || d > 0.5 {
+		t.Errorf("ffmpeg measures %.2f LUFS, the job says %.2f", lufs, l.Achieved)
+	}
+	if peak > -0.9 {
+		t.Errorf("true peak %.2f dBTP, over the ceiling", peak)
+	}
+	if l.LargestJump > 1.75 {
+		t.Errorf("neighbouring chunks %.2f LU apart", l.LargestJump)
+	}
+	switch mode {
+	case synth.Lossless:
+		if !l.PeakLimited || l.PeakLimitedChunks == 0 || l.Achieved > -16.75 || !strings.HasPrefix(l.Summary, "peak-limited: ") {
+			t.Errorf("level %+v, want a peak-limited narration that says so", l)
+		}
+		if !hasWarning(j, "peak_limited") {
+			t.Errorf("warnings %v, want peak_limited", j.Warnings)
+		}
+	case synth.Limit:
+		if l.PeakLimited || l.Leveled == 0 || lufs < -16.5 || lufs > -15.5 || peak > -1 {
+			t.Errorf("level %+v (ffmpeg %.2f LUFS, %.2f dBTP), want the target reached by levelled chunks under -1 dBTP", l, lufs, peak)
+		}
 	}
 }
 

@@ -71,6 +71,9 @@ type Config struct {
 	// silences, end, tags); the sample rate is the request's and the
 	// bitrate Bitrate unless Speech sets one.
 	Speech speechgen.Options
+	// Vary, when set, shapes request N's speech with Vary[(N-1) % len]
+	// instead, so that one narration gets a mix of speech.
+	Vary []speechgen.Options
 	// Tones serves tones instead of speech: a known signal, made without
 	// espeak-ng.
 	Tones bool
@@ -124,7 +127,12 @@ func (c Config) Validate() error {
 	if c.TPS < 0 || c.CharsPerSecond < 0 || c.LatencyPerChar < 0 {
 		return errors.New("fakepolly: rates and latencies must not be negative")
 	}
-	return c.Speech.Validate()
+	for _, o := range append([]speechgen.Options{c.Speech}, c.Vary...) {
+		if err := o.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Entry records one request as the fake saw it.

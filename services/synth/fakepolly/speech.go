@@ -134,7 +134,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (int, 
 			return 499, ""
 		}
 	}
-	audio, err := s.audio(r.Context(), in, e.Text, billed)
+	audio, err := s.audio(r.Context(), e.N, in, e.Text, billed)
 	if err != nil {
 		return s.fail(w, e, f, pollyError{500, "ServiceFailureException", "fake: " + err.Error()})
 	}
@@ -151,7 +151,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (int, 
 
 // audio makes the response's MP3: speech shaped by the configuration, or
 // tones.
-func (s *Server) audio(ctx context.Context, in speechInput, text string, billed int) ([]byte, error) {
+func (s *Server) audio(ctx context.Context, n int, in speechInput, text string, billed int) ([]byte, error) {
 	rate, _ := strconv.Atoi(in.SampleRate)
 	if s.cfg.Tones {
 		gen := tone.Shared(rate, s.cfg.Bitrate)
@@ -159,6 +159,9 @@ func (s *Server) audio(ctx context.Context, in speechInput, text string, billed 
 		return gen.Audio(ctx, in.Engine+"\x00"+in.VoiceId+"\x00"+text, frames)
 	}
 	o := s.cfg.Speech
+	if len(s.cfg.Vary) > 0 {
+		o = s.cfg.Vary[(n-1)%len(s.cfg.Vary)]
+	}
 	o.Voice, o.CharsPerSecond, o.SampleRate = in.Engine+"/"+in.VoiceId, s.cfg.CharsPerSecond, rate
 	if o.Bitrate == 0 {
 		o.Bitrate = s.cfg.Bitrate
