@@ -6,7 +6,7 @@ GO        ?= go
 VERSITYGW := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_PKGS  := espeak-ng lame
-TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val chromium ca-certificates openssl
+TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val mediainfo chromium ca-certificates openssl
 # Node.js is often installed from elsewhere (nodesource) with its own npm, which
 # Debian's npm package conflicts with: it is installed only where missing.
 NODE_PKGS := nodejs npm
@@ -37,7 +37,7 @@ deps-run:
 	@$(call apt,$(RUN_PKGS),espeak-ng lame)
 
 deps-test:
-	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val chromium openssl)
+	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val mediainfo chromium openssl)
 	@$(call apt,$(NODE_PKGS),node npm)
 	@test -x "$(GOBIN)/versitygw" || $(GO) install $(VERSITYGW)
 	@test -d $(C2PA_CHECK)/node_modules/@contentauth/c2pa-wasm || npm ci --prefix $(C2PA_CHECK) --no-audit --no-fund

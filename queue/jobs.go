@@ -77,6 +77,63 @@ type Output struct {
 	SHA256   string            `json:"sha256"`
 	Files    map[string]string `json:"files,omitempty"` // other published files by kind: "transcript", "chapters", "manifest"
 	Loudness float64           `json:"loudness_lufs,omitempty"`
+	// Level says how the loudness came out against its target.
+	Level *Level `json:"level,omitempty"`
+}
+
+// Level is how a narration's loudness came out against its target.
+type Level struct {
+	Target   float64 `json:"target_lufs"`
+	Achieved float64 `json:"achieved_lufs"`
+	Peak     float64 `json:"true_peak_dbtp"`
+	// PeakLimited is set when chunks' peaks kept the narration below the
+	// target (PeakLimitedChunks of them); Leveled counts the chunks the
+	// limiter levelled at synthesis.
+	PeakLimited       bool `json:"peak_limited"`
+	PeakLimitedChunks int  `json:"peak_limited_chunks,omitempty"`
+	Leveled           int  `json:"leveled_chunks,omitempty"`
+	// LargestJump is the largest loudness difference (LU) between
+	// neighbouring chunks.
+	LargestJump float64 `json:"largest_jump_lu"`
+	Summary     string  `json:"summary"` // all of it, for an editor
+}
+
+// Warning is something an editor should know about a narration that was
+// published anyway: a heuristic finding about a chunk (speech that seems
+// cut off, a duration implausible for the text, a long silence) or about
+// the whole (a loudness short of its target). Warnings belong to a
+// revision: a re-narration starts without them.
+type Warning struct {
+	Stage   string `json:"stage"`
+	Chunk   *int   `json:"chunk,omitempty"` // the chunk it is about, if one
+	Code    string `json:"code"`            // abrupt_end, duration, long_silence, peak_limited, ...
+	Message string `json:"message"`
+}
+
+// String says the warning in a line: "chunk 3: abrupt_end: ...".
+func (w Warning) String() string {
+	s := w.Code + ": " + w.Message
+	if w.Chunk != nil {
+		s = "chunk " + strconv.Itoa(*w.Chunk) + ": " + s
+	}
+	return s
+}
+
+// AddWarnings adds warnings to the job, one per chunk and code: one
+// already there is kept as it is, so a redelivered task adds nothing.
+func (j *Job) AddWarnings(ws ...Warning) {
+	for _, w := range ws {
+		dup := false
+		for _, have := range j.Warnings {
+			if have.Code == w.Code && (have.Chunk == nil) == (w.Chunk == nil) && (w.Chunk == nil || *have.Chunk == *w.Chunk) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			j.Warnings = append(j.Warnings, w)
+		}
+	}
 }
 
 // Job is one narration of one article, as kept in job state.
@@ -99,6 +156,7 @@ type Job struct {
 	Timings     map[string]Timing  `json:"timings,omitempty"`
 	Error       string             `json:"error,omitempty"`
 	FailedStage string             `json:"failed_stage,omitempty"`
+	Warnings    []Warning          `json:"warnings,omitempty"` // of this revision
 	Output      *Output            `json:"output,omitempty"`
 	Webhooks    []webhook.Delivery `json:"webhooks,omitempty"` // the latest attempt to tell each endpoint of each event
 	Created     time.Time          `json:"created"`            // the first revision's submission

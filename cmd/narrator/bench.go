@@ -337,7 +337,8 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{Limiter: lim, Logger: log})
+	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
+	sy, err := pipeline.NewSynthesizer(q, prov, pcfg, synth.Config{Limiter: lim, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +349,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	p, err := pipeline.New(pipeline.Deps{
 		Queue: q, Publisher: pub, Fetcher: ingest.New(ingest.Config{}), Cleaner: cl,
 		Synths: map[string]*synth.Synthesizer{"openai": sy}, Logger: log,
-	}, pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}})
+	}, pcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -526,7 +527,7 @@ func sequential(ctx context.Context, cl *clean.Cleaner, ch *chunk.Chunker, prov 
 		inputs[i] = stitch.Input{Chunk: c, Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(audio)), nil }}
 	}
 	lap(pipeline.StageSynth)
-	_, err = stitch.Stitch(ctx, io.Discard, inputs, stitch.MetadataFromScript(s), stitch.Config{})
+	_, err = stitch.Stitch(ctx, new(stitch.Buffer), inputs, stitch.MetadataFromScript(s), stitch.Config{})
 	lap(pipeline.StageStitch)
 	return err
 }

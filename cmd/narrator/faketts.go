@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/synth/faketts"
+	"github.com/narrator-project/narrator/services/synth/speechgen"
 )
 
 func init() {
@@ -39,7 +40,12 @@ func runFakeTTS(ctx context.Context, args []string, io stdio) error {
 	fs.Float64Var(&f.Truncate, "fail-truncate", 0, "`fraction` of requests answered with MP3 cut mid-frame")
 	fs.Float64Var(&f.Reset, "fail-reset", 0, "`fraction` of requests whose connection drops mid-body")
 	fs.Float64Var(&f.Hang, "fail-hang", 0, "`fraction` of requests never answered")
-	script := fs.String("script", "", "faults by request number, e.g. 1=429,3=hang (faults: 500 502 503 429 quota truncate reset hang garbage short)")
+	fs.Float64Var(&f.Abrupt, "fail-abrupt", 0, "`fraction` of requests whose speech is cut off mid-sound")
+	script := fs.String("script", "", "faults by request number, e.g. 1=429,3=hang (faults: 500 502 503 429 quota truncate reset hang garbage short abrupt)")
+	var speech speechgen.Options
+	fs.Float64Var(&speech.LUFS, "lufs", speechgen.DefaultLUFS, "loudness of the speech served, -26 to -12 LUFS")
+	fs.Float64Var(&speech.Peak, "peak", 0, "true peak the speech reaches, -20 to 0 dBTP")
+	tones := fs.Bool("tones", false, "serve tones, a known signal, instead of espeak-ng speech")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the random faults")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,12 +64,12 @@ func runFakeTTS(ctx context.Context, args []string, io stdio) error {
 		APIKey: *key, MaxChars: *maxChars,
 		LatencyPerChar: *latency, BaseLatency: *base, CharsPerSecond: *cps,
 		RPM: *rpm, CharsPerMinute: *cpm, RateWindow: *window, RetryAfter: *retryAfter,
-		Faults: f, Script: sc, Seed: *seed,
+		Faults: f, Script: sc, Seed: *seed, Speech: speech, Tones: *tones,
 	})
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	// Encode the audio now, so that the first requests are as fast as the rest.
+	// Encode the tones now, so that the first requests are as fast as the rest.
 	if err := srv.Warm(ctx); err != nil {
 		return err
 	}

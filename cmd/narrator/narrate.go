@@ -111,6 +111,13 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	fmt.Fprintf(io.Out, "%s\nduration %s\njob %s\n", *out, job.Output.Duration.Round(time.Millisecond), job.ID)
+	if l := job.Output.Level; l != nil {
+		fmt.Fprintf(io.Out, "loudness %s\n", l.Summary)
+	}
+	// Published anyway, but worth an editor's ear.
+	for _, w := range job.Warnings {
+		fmt.Fprintf(io.Err, "warning: %s\n", w)
+	}
 	return nil
 }
 

@@ -38,8 +38,8 @@ func TestNarrateWritesTheMP3(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 3 || lines[0] != out || !strings.HasPrefix(lines[1], "duration ") || lines[2] != "job sample-article" {
-		t.Errorf("stdout = %q, want the path, duration and job id", stdout)
+	if len(lines) != 4 || lines[0] != out || !strings.HasPrefix(lines[1], "duration ") || lines[2] != "job sample-article" || !strings.HasPrefix(lines[3], "loudness ") || !strings.Contains(lines[3], "target -16.0") {
+		t.Errorf("stdout = %q, want the path, duration, job id and loudness", stdout)
 	}
 	for _, stage := range []string{"clean", "chunk", "synth", "stitch", "publish"} {
 		if !strings.Contains(stderr, stage) {

@@ -89,6 +89,7 @@ type settings struct {
 	OpenAIURL    string
 	SynthWorkers int
 	ChunkTarget  int
+	Loudness     string
 	JobMaxChars  int
 	DailyChars   int
 	FetchAllow   string
@@ -142,6 +143,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
+	fs.StringVar(&s.Loudness, "loudness", env("NARRATOR_LOUDNESS", synth.Lossless), "lossless: gain only, up to the -1 dBTP ceiling, a narration whose peaks stop it short published below -16 LUFS and saying so; limit: chunks that gain cannot raise are levelled with a true-peak limiter and re-encoded once, at synthesis (env NARRATOR_LOUDNESS)")
 	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
 	fs.IntVar(&s.CPM, "cpm", envInt("NARRATOR_CPM", 0), "characters a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_CPM)")
 	fs.IntVar(&s.RateBurst, "rate-burst", envInt("NARRATOR_RATE_BURST", 0), "requests at once after a quiet spell; default the RPM (env NARRATOR_RATE_BURST)")
@@ -313,6 +315,19 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			return nil, err
 		}
 	}
+	pubs, err := s.publications()
+	if err != nil {
+		return nil, err
+	}
+	cfg := pipeline.Config{
+		NoTextHash:   !s.C2PA.TextHash,
+		Publications: pubs,
+		TargetChars:  s.ChunkTarget,
+		LoudnessMode: s.Loudness,
+		JobMaxChars:  s.JobMaxChars,
+		DailyChars:   s.DailyChars,
+		Concurrency:  map[string]int{pipeline.StageSynth: s.SynthWorkers},
+	}
 	if slices.Contains(stages, pipeline.StageSynth) {
 		prov, err := s.provider(ctx)
 		if err != nil {
@@ -330,9 +345,9 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 				return nil, err
 			}
 		}
-		sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{Logger: log, Limiter: lim})
+		sy, err := pipeline.NewSynthesizer(q, prov, cfg, synth.Config{Logger: log, Limiter: lim})
 		if err != nil {
-			return nil, err
+			return nil, usageError{err.Error()}
 		}
 		deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
 	}
@@ -341,16 +356,5 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			return nil, err
 		}
 	}
-	pubs, err := s.publications()
-	if err != nil {
-		return nil, err
-	}
-	return pipeline.New(deps, pipeline.Config{
-		NoTextHash:   !s.C2PA.TextHash,
-		Publications: pubs,
-		TargetChars:  s.ChunkTarget,
-		JobMaxChars:  s.JobMaxChars,
-		DailyChars:   s.DailyChars,
-		Concurrency:  map[string]int{pipeline.StageSynth: s.SynthWorkers},
-	})
+	return pipeline.New(deps, cfg)
 }

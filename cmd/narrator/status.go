@@ -92,6 +92,21 @@ func printJob(w io.Writer, j queue.Job, chunks []queue.Chunk) {
 		}
 	}
 	if j.Output != nil {
-		fmt.Fprintf(w, "output    %s\n          %s, %d bytes, %.1f LUFS\n", j.Output.URL, j.Output.Duration.Round(time.Millisecond), j.Output.Bytes, j.Output.Loudness)
+		fmt.Fprintf(w, "output    %s\n          %s, %d bytes\n", j.Output.URL, j.Output.Duration.Round(time.Millisecond), j.Output.Bytes)
+		if l := j.Output.Level; l != nil {
+			fmt.Fprintf(w, "loudness  %s\n", l.Summary)
+		}
+	}
+	printWarnings(w, j.Warnings)
+}
+
+// printWarnings lists a job's warnings, one a line.
+func printWarnings(w io.Writer, ws []queue.Warning) {
+	for i, x := range ws {
+		label := "warnings"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(w, "%-9s %s\n", label, x)
 	}
 }

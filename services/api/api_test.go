@@ -204,6 +204,14 @@ func TestNarrationLifecycle(t *testing.T) {
 	if n.Audio == nil || n.Audio.Bytes == 0 || n.Audio.Duration <= 0 {
 		t.Fatalf("audio %+v", n.Audio)
 	}
+	// Speech that peaks at full scale is published below the target, and
+	// the narration says so.
+	if l := n.Audio.Level; l == nil || !l.PeakLimited || l.Target != -16 || !strings.HasPrefix(l.Summary, "peak-limited: ") {
+		t.Errorf("level %+v", n.Audio.Level)
+	}
+	if len(n.Warnings) == 0 || n.Warnings[0].Code != "peak_limited" {
+		t.Errorf("warnings %+v, want peak_limited", n.Warnings)
+	}
 	audio, err := http.Get(n.Audio.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -140,6 +140,11 @@ func TestDashboardSessionsAndForms(t *testing.T) {
 	if !strings.Contains(page, `id="preview"`) || !strings.Contains(page, "Syrskyi") {
 		t.Errorf("the narration page lacks the preview or the words to review")
 	}
+	// The fake speaks as services do, peaks at full scale: the narration
+	// is published below the target, and the page says so.
+	if !strings.Contains(page, `<p class="sub" id="loudness">Loudness: peak-limited: `) || !strings.Contains(page, `<li class="warning"><strong>peak_limited</strong>: peak-limited: `) {
+		t.Errorf("the narration page does not show its loudness and warnings:\n%s", page)
+	}
 
 	// A read-only token may look but not change.
 	rc := e.client()

@@ -80,7 +80,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{})
+	sy, err := pipeline.NewSynthesizer(q, prov, pipeline.Config{}, synth.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,10 +209,12 @@ type narration struct {
 	CostUSD  *float64                             `json:"cost_usd"`
 	Error    string                               `json:"error"`
 	Timings  map[string]struct{ Seconds float64 } `json:"timings"`
+	Warnings []queue.Warning                      `json:"warnings"`
 	Audio    *struct {
-		URL      string  `json:"url"`
-		Bytes    int64   `json:"bytes"`
-		Duration float64 `json:"duration_seconds"`
+		URL      string       `json:"url"`
+		Bytes    int64        `json:"bytes"`
+		Duration float64      `json:"duration_seconds"`
+		Level    *queue.Level `json:"level"`
 	} `json:"audio"`
 	Links struct {
 		Self, Events string

@@ -11,33 +11,36 @@ import (
 
 // narration is the API's view of a job.
 type narration struct {
-	ID          string            `json:"id"`
-	ArticleID   string            `json:"article_id"`
-	Revision    int               `json:"revision"`
-	State       queue.State       `json:"state"`
-	Stage       string            `json:"stage,omitempty"`
-	Progress    int               `json:"progress"` // percent, 100 when done
-	Title       string            `json:"title,omitempty"`
-	Section     string            `json:"section,omitempty"`
-	Author      string            `json:"author,omitempty"`
-	Publication string            `json:"publication,omitempty"`
-	Priority    queue.Priority    `json:"priority"`
-	Source      source            `json:"source"`
-	Options     options           `json:"options"`
-	Chunks      chunks            `json:"chunks"`
-	Chars       int               `json:"chars"`
-	Billed      int               `json:"billed_chars"`
-	Estimate    int               `json:"estimated_chars,omitempty"`
-	CostUSD     *float64          `json:"cost_usd,omitempty"`           // of the billed characters, when a price is configured
-	EstimateUSD *float64          `json:"estimated_cost_usd,omitempty"` // of the estimate
-	Error       string            `json:"error,omitempty"`
-	FailedStage string            `json:"failed_stage,omitempty"`
-	Timings     map[string]timing `json:"timings,omitempty"`
-	Audio       *audio            `json:"audio,omitempty"`
-	PlayerURL   string            `json:"player_url,omitempty"`
-	Links       links             `json:"links"`
-	Created     time.Time         `json:"created"`
-	Updated     time.Time         `json:"updated"`
+	ID          string         `json:"id"`
+	ArticleID   string         `json:"article_id"`
+	Revision    int            `json:"revision"`
+	State       queue.State    `json:"state"`
+	Stage       string         `json:"stage,omitempty"`
+	Progress    int            `json:"progress"` // percent, 100 when done
+	Title       string         `json:"title,omitempty"`
+	Section     string         `json:"section,omitempty"`
+	Author      string         `json:"author,omitempty"`
+	Publication string         `json:"publication,omitempty"`
+	Priority    queue.Priority `json:"priority"`
+	Source      source         `json:"source"`
+	Options     options        `json:"options"`
+	Chunks      chunks         `json:"chunks"`
+	Chars       int            `json:"chars"`
+	Billed      int            `json:"billed_chars"`
+	Estimate    int            `json:"estimated_chars,omitempty"`
+	CostUSD     *float64       `json:"cost_usd,omitempty"`           // of the billed characters, when a price is configured
+	EstimateUSD *float64       `json:"estimated_cost_usd,omitempty"` // of the estimate
+	Error       string         `json:"error,omitempty"`
+	FailedStage string         `json:"failed_stage,omitempty"`
+	// Warnings are what an editor should hear for: a chunk that seems cut
+	// off, a loudness short of the target (the narration is published).
+	Warnings  []queue.Warning   `json:"warnings,omitempty"`
+	Timings   map[string]timing `json:"timings,omitempty"`
+	Audio     *audio            `json:"audio,omitempty"`
+	PlayerURL string            `json:"player_url,omitempty"`
+	Links     links             `json:"links"`
+	Created   time.Time         `json:"created"`
+	Updated   time.Time         `json:"updated"`
 }
 
 type source struct {
@@ -84,6 +87,7 @@ type audio struct {
 	Duration float64           `json:"duration_seconds"`
 	SHA256   string            `json:"sha256"`
 	Loudness float64           `json:"loudness_lufs,omitempty"`
+	Level    *queue.Level      `json:"level,omitempty"` // the loudness against its target, and why
 	Files    map[string]string `json:"files,omitempty"`
 }
 
@@ -130,7 +134,7 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 		Source:   source{Kind: j.Source.Kind, URL: j.Source.URL, Name: j.Source.Name},
 		Options:  options{Provider: j.Options.Provider, Model: j.Options.Model, Voice: j.Options.Voice, Speed: j.Options.Speed, Language: j.Options.Language},
 		Chars:    j.Chars, Billed: j.BilledChars, Estimate: j.Estimate,
-		Error: j.Error, FailedStage: j.FailedStage,
+		Error: j.Error, FailedStage: j.FailedStage, Warnings: j.Warnings,
 		Created: j.Created, Updated: j.Updated,
 	}
 	if n.Title == "" {
@@ -169,7 +173,7 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 		}
 	}
 	if o := j.Output; o != nil {
-		n.Audio = &audio{URL: o.URL, Bytes: o.Bytes, Duration: o.Duration.Seconds(), SHA256: o.SHA256, Loudness: o.Loudness, Files: o.Files}
+		n.Audio = &audio{URL: o.URL, Bytes: o.Bytes, Duration: o.Duration.Seconds(), SHA256: o.SHA256, Loudness: o.Loudness, Level: o.Level, Files: o.Files}
 	}
 	if s.cfg.PlayerPath != "" && j.State == queue.Done {
 		n.PlayerURL = s.cfg.PlayerPath + url.PathEscape(j.ArticleID)

@@ -72,8 +72,10 @@ type Analysis struct {
 	First   HeaderFacts `json:"first"`
 	CBR     bool        `json:"cbr"`     // every audio frame has the same bitrate
 	Bitrate int         `json:"bitrate"` // average over audio frames, bits per second
-	Frames  int         `json:"frames"`  // audio frames (header frames excluded)
-	Bytes   int64       `json:"bytes"`   // bytes of audio frames
+	// MinBitrate is the lowest frame bitrate, bits per second.
+	MinBitrate int   `json:"min_bitrate,omitempty"`
+	Frames     int   `json:"frames"` // audio frames (header frames excluded)
+	Bytes      int64 `json:"bytes"`  // bytes of audio frames
 	// Samples is what the frames promise a decoder: Frames × samples per
 	// frame, per channel.
 	Samples int64 `json:"samples"`
@@ -171,6 +173,11 @@ const maxKeptTag = 16 << 20
 // Analyze reads a whole stream once. It fails only if the stream cannot be
 // read or holds no frame; everything else it finds is in Problems.
 func Analyze(ctx context.Context, r io.Reader, opt Options) (*Analysis, error) {
+	return analyze(ctx, r, opt, nil)
+}
+
+// analyze is Analyze that also keeps the decoded samples in keep, if set.
+func analyze(ctx context.Context, r io.Reader, opt Options, keep *[]float64) (*Analysis, error) {
 	if opt.SilenceThreshold == 0 {
 		opt.SilenceThreshold = DefaultSilenceThreshold
 	}
@@ -178,7 +185,7 @@ func Analyze(ctx context.Context, r io.Reader, opt Options) (*Analysis, error) {
 	if opt.Tags {
 		s.KeepTags = maxKeptTag
 	}
-	c := &collector{a: &Analysis{IndexStep: minIndexStep}, ctx: ctx, opt: opt}
+	c := &collector{a: &Analysis{IndexStep: minIndexStep}, ctx: ctx, opt: opt, keep: keep}
 	var err error
 	if opt.Decode {
 		err = c.decode(s)
@@ -205,6 +212,7 @@ type collector struct {
 	firstStart int64
 	brSum      int64
 	pcm        *pcmStats
+	keep       *[]float64 // decoded samples, interleaved, when asked for
 }
 
 func (c *collector) problem(code ProblemCode, off, size int64, format string, args ...any) {
@@ -237,6 +245,9 @@ func (c *collector) observe(it *Item) error {
 		}
 		if h.Bitrate != a.First.Bitrate {
 			a.CBR = false
+		}
+		if a.MinBitrate == 0 || h.Bitrate < a.MinBitrate {
+			a.MinBitrate = h.Bitrate
 		}
 		if !CheckCRC(h, it.Data) {
 			c.problem(ProblemCRC, it.Offset, it.Size, "frame CRC does not match its side info")
@@ -390,6 +401,7 @@ func (c *collector) decode(s *Scanner) (err error) {
 		return drain()
 	}
 	c.pcm = newPCMStats(c.a.Format, c.opt.SilenceThreshold, c.a)
+	c.pcm.keep = c.keep
 	if c.a.Gapless {
 		// Audio starts after the encoder's delay and the decoder's own.
 		c.pcm.skip = int64(c.a.Delay + DecoderDelay)
@@ -441,6 +453,7 @@ type pcmStats struct {
 	wIndex    int64 // windows completed
 	a         *Analysis
 	skip      int64 // samples before the first playing one
+	keep      *[]float64
 
 	// Silence runs, in windows.
 	firstSound, lastSound int64 // -1 before any sound
@@ -469,6 +482,9 @@ func (p *pcmStats) add(b []byte) {
 		r := float64(int16(uint16(b[i+2])|uint16(b[i+3])<<8)) / 32768
 		fr[0], fr[1] = l, r
 		p.meter.Add(fr[:p.channels]...)
+		if p.keep != nil {
+			*p.keep = append(*p.keep, fr[:p.channels]...)
+		}
 		p.samples++
 		// Windows are counted from the first playing sample.
 		if p.samples <= p.skip {
@@ -535,8 +551,18 @@ func (p *pcmStats) finish(a *Analysis) {
 	a.LeadingSilence = time.Duration(p.firstSound) * win
 	a.TrailingSilence = time.Duration(played-1-last) * win
 	a.LongestSilence = time.Duration(p.longest) * win
-	// End level: the 5 windows before the padding.
+	// End level: the 5 windows before the padding. A stream without a
+	// LAME tag does not say where its padding starts; an encoder pads with
+	// silence no more than its delay and a frame, so up to that much
+	// silence at the end is taken as padding, and speech cut off just
+	// before it still shows.
 	end := len(p.tail) - int(padWindows)
+	if !a.Gapless {
+		most := (DecoderDelay + 576 + a.Format.FrameSamples() + p.window - 1) / p.window
+		for k := 0; k < most && end > 0 && p.tail[end-1] < p.threshold; k++ {
+			end--
+		}
+	}
 	if end > len(p.tail) {
 		end = len(p.tail)
 	}

@@ -61,6 +61,16 @@ func TestAnalyzeLameFixtures(t *testing.T) {
 				if !a.Info.LAME.TagCRCValid {
 					t.Errorf("LAME tag CRC of a lame file does not check")
 				}
+				// lame's CRC of its audio frames is ours.
+				var crc uint16
+				for s := mp3.NewScanner(bytes.NewReader(b)); s.Scan(); {
+					if it := s.Item(); it.Kind == mp3.KindFrame {
+						crc = mp3.CRC16(crc, it.Data)
+					}
+				}
+				if crc != a.Info.LAME.MusicCRC {
+					t.Errorf("music CRC %04x, lame's %04x", crc, a.Info.LAME.MusicCRC)
+				}
 			}
 			if a.DecodedSamples != a.Samples {
 				t.Errorf("decoded %d samples, frames promise %d", a.DecodedSamples, a.Samples)

@@ -6,7 +6,7 @@ package mp3
 // The LAME tag carries CRC-16/ARC (the same polynomial, reflected, initial
 // value 0) over its frame's first 190 bytes and over the audio.
 
-var arcTable = func() (t [8][256]uint16) {
+var arcTable = func() (t [16][256]uint16) {
 	for i := range 256 {
 		c := uint16(i)
 		for range 8 {
@@ -20,7 +20,7 @@ var arcTable = func() (t [8][256]uint16) {
 	}
 	for i := range 256 {
 		c := t[0][i]
-		for k := 1; k < 8; k++ {
+		for k := 1; k < 16; k++ {
 			c = t[0][c&0xFF] ^ c>>8
 			t[k][i] = c
 		}
@@ -28,15 +28,17 @@ var arcTable = func() (t [8][256]uint16) {
 	return t
 }()
 
-// crcARC updates a CRC-16/ARC with b, eight bytes at a time where it can,
-// since the audio CRC runs over every byte of a joined file.
+// crcARC updates a CRC-16/ARC with b, sixteen bytes at a time where it
+// can, since the audio CRC runs over every byte of a joined file.
 func crcARC(crc uint16, b []byte) uint16 {
 	t := &arcTable
-	for len(b) >= 8 {
+	for len(b) >= 16 {
 		c := crc ^ uint16(b[0]) ^ uint16(b[1])<<8
-		crc = t[7][c&0xFF] ^ t[6][c>>8] ^ t[5][b[2]] ^ t[4][b[3]] ^
-			t[3][b[4]] ^ t[2][b[5]] ^ t[1][b[6]] ^ t[0][b[7]]
-		b = b[8:]
+		crc = t[15][c&0xFF] ^ t[14][c>>8] ^ t[13][b[2]] ^ t[12][b[3]] ^
+			t[11][b[4]] ^ t[10][b[5]] ^ t[9][b[6]] ^ t[8][b[7]] ^
+			t[7][b[8]] ^ t[6][b[9]] ^ t[5][b[10]] ^ t[4][b[11]] ^
+			t[3][b[12]] ^ t[2][b[13]] ^ t[1][b[14]] ^ t[0][b[15]]
+		b = b[16:]
 	}
 	for _, x := range b {
 		crc = t[0][byte(crc)^x] ^ crc>>8

@@ -123,17 +123,18 @@ func TestInfoFrameRoundTrip(t *testing.T) {
 	for i := range toc {
 		toc[i] = byte(i * 2)
 	}
-	f := mp3.InfoFrame{Header: h, Frames: 1234, Bytes: 99999, TOC: toc, Encoder: "LAME3.100", Delay: 576, Padding: 1000, MusicCRC: 0xBEEF}
+	f := mp3.InfoFrame{Header: h, Frames: 1234, Bytes: 99999, TOC: toc, Encoder: "LAME3.100", Delay: 576, Padding: 1000, Bitrate: 48, MusicCRC: 0xBEEF}
 	b := f.Encode()
 	in, err := mp3.ParseInfo(h, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Tag != "Xing" || in.Frames != 1234 || in.Bytes != 99999 || !bytes.Equal(in.TOC, toc[:]) {
+	// No quality is stated: it is out of the range of qualities.
+	if in.Tag != "Xing" || in.Frames != 1234 || in.Bytes != 99999 || !bytes.Equal(in.TOC, toc[:]) || in.Quality <= 100 {
 		t.Errorf("parsed %+v", in)
 	}
 	l := in.LAME
-	if l == nil || l.Encoder != "LAME3.100" || l.Delay != 576 || l.Padding != 1000 || l.MusicCRC != 0xBEEF || !l.TagCRCValid {
+	if l == nil || l.Encoder != "LAME3.100" || l.Delay != 576 || l.Padding != 1000 || l.Bitrate != 48 || l.MusicCRC != 0xBEEF || !l.TagCRCValid {
 		t.Errorf("LAME tag %+v", l)
 	}
 	if err := mp3.SetMusicCRC(b, 0x1234); err != nil {

@@ -32,6 +32,7 @@ type LAME struct {
 	Revision    int    `json:"revision"`
 	VBRMethod   int    `json:"vbr_method"`
 	Lowpass     int    `json:"lowpass,omitempty"` // Hz
+	Bitrate     int    `json:"bitrate,omitempty"` // kbit/s: CBR or ABR bitrate, or a VBR stream's lowest
 	Delay       int    `json:"delay"`             // samples the encoder added at the start
 	Padding     int    `json:"padding"`           // samples added at the end
 	MusicLength int64  `json:"music_length"`      // bytes from the header frame to the last audio frame
@@ -119,6 +120,7 @@ func parseXing(id string, frame []byte, off int) (*Info, error) {
 			Revision:    int(t[9] >> 4),
 			VBRMethod:   int(t[9] & 15),
 			Lowpass:     int(t[10]) * 100,
+			Bitrate:     int(t[20]),
 			Delay:       dp >> 12,
 			Padding:     dp & 0xFFF,
 			MusicLength: int64(binary.BigEndian.Uint32(t[28:])),
@@ -172,15 +174,28 @@ type InfoFrame struct {
 	TOC    [100]byte
 	// Encoder is written as the LAME tag's nine-byte version string.
 	// Decoders honour delay and padding only after a string they know.
-	Encoder  string
-	Delay    int // encoder delay of the first audio, samples
-	Padding  int // padding after the last audio, samples
+	Encoder string
+	Delay   int // encoder delay of the first audio, samples
+	Padding int // padding after the last audio, samples
+	// Bitrate is the LAME tag's bitrate byte, in kbit/s: a CBR stream's
+	// bitrate, else its lowest. Tools read the encoding settings from it.
+	Bitrate  int
 	MusicCRC uint16
 }
 
-// infoFrameMin is the shortest frame that holds a Xing header with every
-// field and a LAME tag.
-func infoFrameMin(h Header) int { return xingOffset(h) + 120 + lameSize }
+// The Xing header written has every field. Its quality is not ours to
+// state (whoever encoded the chunks chose it), so it is written out of its
+// 0..100 range, which says "none": tools such as mediainfo otherwise read
+// a zero there as "-V 10 -q 0", even of a constant-bitrate stream.
+const (
+	infoFlags     = xingFrames | xingBytes | xingTOC | xingQuality
+	infoLAMEStart = 8 + 4 + 4 + 100 + 4 // from the Xing tag to the LAME tag
+	noQuality     = 0xFFFFFFFF
+)
+
+// infoFrameMin is the shortest frame that holds the Xing header written
+// and a LAME tag.
+func infoFrameMin(h Header) int { return xingOffset(h) + infoLAMEStart + lameSize }
 
 // InfoHeader returns a header for the Xing/Info frame of a stream whose
 // audio frames look like audio: the same format and, if it is large enough,
@@ -213,12 +228,13 @@ func (f InfoFrame) Encode() []byte {
 	} else {
 		copy(b[p:], "Xing")
 	}
-	binary.BigEndian.PutUint32(b[p+4:], xingFrames|xingBytes|xingTOC|xingQuality)
+	binary.BigEndian.PutUint32(b[p+4:], infoFlags)
 	binary.BigEndian.PutUint32(b[p+8:], uint32(f.Frames))
 	binary.BigEndian.PutUint32(b[p+12:], uint32(f.Bytes))
 	copy(b[p+16:], f.TOC[:])
-	binary.BigEndian.PutUint32(b[p+116:], 0)
-	t := b[p+120 : p+120+lameSize]
+	binary.BigEndian.PutUint32(b[p+116:], noQuality)
+	l := p + infoLAMEStart
+	t := b[l : l+lameSize]
 	enc := []byte(f.Encoder)
 	for i := range 9 {
 		t[i] = ' '
@@ -231,6 +247,8 @@ func (f InfoFrame) Encode() []byte {
 		method = 1
 	}
 	t[9] = 1<<4 | byte(method)
+	t[20] = byte(min(max(f.Bitrate, 0), 255))
+	t[24] = sourceRate(f.Header.SampleRate)<<6 | stereoMode[f.Header.Mode]<<2
 	delay := min(max(f.Delay, 0), 4095)
 	pad := min(max(f.Padding, 0), 4095)
 	t[21] = byte(delay >> 4)
@@ -238,8 +256,25 @@ func (f InfoFrame) Encode() []byte {
 	t[23] = byte(pad)
 	binary.BigEndian.PutUint32(t[28:], uint32(f.Bytes))
 	binary.BigEndian.PutUint16(t[32:], f.MusicCRC)
-	binary.BigEndian.PutUint16(t[34:], crcARC(0, b[:p+120+34]))
+	binary.BigEndian.PutUint16(t[34:], crcARC(0, b[:l+34]))
 	return b
+}
+
+// stereoMode is the LAME tag's code for a channel mode: mono, stereo,
+// dual channel, joint stereo.
+var stereoMode = map[Mode]byte{Mono: 0, Stereo: 1, DualChannel: 2, JointStereo: 3}
+
+// sourceRate is the LAME tag's code for the source's sample rate.
+func sourceRate(hz int) byte {
+	switch {
+	case hz <= 32000:
+		return 0
+	case hz <= 44100:
+		return 1
+	case hz <= 48000:
+		return 2
+	}
+	return 3
 }
 
 // TOC builds a Xing seek table. offsets[i] is the byte offset of audio frame
@@ -266,10 +301,12 @@ func SetMusicCRC(frame []byte, crc uint16) error {
 	if err != nil {
 		return err
 	}
-	t := xingOffset(h) + 120
-	if len(frame) < t+lameSize || string(frame[xingOffset(h):xingOffset(h)+4]) != "Xing" && string(frame[xingOffset(h):xingOffset(h)+4]) != "Info" {
+	x := xingOffset(h)
+	if len(frame) < x+8 || string(frame[x:x+4]) != "Xing" && string(frame[x:x+4]) != "Info" ||
+		binary.BigEndian.Uint32(frame[x+4:]) != infoFlags || len(frame) < x+infoLAMEStart+lameSize {
 		return ErrNoInfo
 	}
+	t := x + infoLAMEStart
 	binary.BigEndian.PutUint16(frame[t+32:], crc)
 	binary.BigEndian.PutUint16(frame[t+34:], crcARC(0, frame[:t+34]))
 	return nil

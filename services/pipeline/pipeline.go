@@ -39,6 +39,10 @@ type Config struct {
 	Pauses script.Pauses
 	// Loudness is the target integrated loudness in LUFS.
 	Loudness float64
+	// LoudnessMode is synth.Lossless (the default: gain only, up to the
+	// true-peak ceiling, a shortfall reported) or synth.Limit (chunks gain
+	// cannot raise are levelled at synthesis); see NewSynthesizer.
+	LoudnessMode string
 	// Disclosure is the AI disclosure written into tags and manifests.
 	Disclosure string
 	// Concurrency is how many tasks of a stage one process works on at once,

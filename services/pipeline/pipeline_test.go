@@ -71,10 +71,6 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pub, err := publish.New(store, publish.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,12 +81,16 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 		// Test sites run on loopback, which the fetcher refuses by default.
 		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: ingest.MustGuard(ingest.GuardConfig{Allow: []string{"127.0.0.1"}})}),
 		Cleaner: cl,
-		Synths:  map[string]*synth.Synthesizer{prov.Name(): sy},
 	}
 	var cfg pipeline.Config
 	for _, o := range opts {
 		o(&deps, &cfg)
 	}
+	sy, err := pipeline.NewSynthesizer(q, prov, cfg, synth.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
 	p, err := pipeline.New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)

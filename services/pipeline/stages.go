@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -200,16 +199,29 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		}
 		return nil, err
 	}
-	check, err := stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, sy.Provider().Limits().Format.MP3(), p.stitchConfig(res.Request.Speed))
-	if err != nil {
-		// Bad audio is not kept: the retry asks the provider again.
-		_ = p.Queue.Audio().Delete(ctx, res.Key)
-		st.Error = err.Error()
-		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
-		return nil, fault.Retry(fmt.Errorf("chunk %d: %w", t.Chunk, err), 0)
+	v := res.Verdict
+	if v.Record == nil {
+		// A synthesizer made without the pipeline's check: check here.
+		if v, err = p.cfg.checkChunk(ctx, res.Audio, res.Request, sy.Provider().Limits().Format); err != nil {
+			// Bad audio is not kept: the retry asks the provider again.
+			_ = p.Queue.Audio().Delete(ctx, res.Key)
+			st.Error = err.Error()
+			_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
+			return nil, fault.Retry(fmt.Errorf("chunk %d: %w", t.Chunk, err), 0)
+		}
+		res.Verdict = v
 	}
+	var check stitch.ChunkCheck
+	if err := json.Unmarshal(v.Record, &check); err != nil {
+		return nil, fmt.Errorf("chunk %d: its check: %w", t.Chunk, err)
+	}
+	check.Leveled = res.Leveled
 	analysis, err := json.Marshal(check)
 	if err != nil {
+		return nil, err
+	}
+	// Heuristic findings do not fail the chunk: the job carries them.
+	if err := p.warn(ctx, t, chunkWarnings(t.Chunk, res)); err != nil {
 		return nil, err
 	}
 	st.State, st.Audio, st.CacheHit, st.BilledChars = queue.ChunkDone, res.Key, res.Cached, res.Billed
@@ -288,8 +300,12 @@ func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesize
 	}
 }
 
+// stitchConfig is the join's configuration: the chunk check's, and the
+// signer of the Content Credentials.
 func (p *Pipeline) stitchConfig(speed float64) stitch.Config {
-	return stitch.Config{Pauses: p.cfg.Pauses, Target: p.cfg.Loudness, Speed: speed, Signer: p.Signer}
+	c := p.cfg.stitchConfig(speed)
+	c.Signer = p.Signer
+	return c
 }
 
 func (p *Pipeline) stitchStage(ctx context.Context) error {
@@ -387,6 +403,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	}
 	if _, err := p.finish(ctx, t, StageStitch, func(j *queue.Job) {
 		j.BilledChars = billed
+		j.AddWarnings(joinWarnings(res.Report)...)
 		if tm := j.Timings[StageSynth]; !synthEnd.IsZero() {
 			tm.End = synthEnd
 			j.Timings[StageSynth] = tm
@@ -465,7 +482,7 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 	}
 	out := &queue.Output{
 		Key: pub.Audio.Key, URL: pub.Audio.URL, Bytes: res.Bytes, Duration: res.Duration,
-		SHA256: res.SHA256, Loudness: res.Loudness, Files: pub.URLs(),
+		SHA256: res.SHA256, Loudness: res.Loudness, Level: level(res.Report.Loudness), Files: pub.URLs(),
 	}
 	done, err := p.finish(ctx, t, StagePublish, func(j *queue.Job) {
 		j.State, j.Stage, j.Output = queue.Done, StagePublish, out

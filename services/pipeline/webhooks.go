@@ -32,6 +32,9 @@ func (p *Pipeline) notify(j queue.Job, typ webhook.Type) []queue.Message {
 	if o := j.Output; o != nil {
 		n.AudioURL, n.Bytes, n.Duration, n.SHA256, n.Files = o.URL, o.Bytes, o.Duration.Seconds(), o.SHA256, o.Files
 	}
+	for _, w := range j.Warnings {
+		n.Warnings = append(n.Warnings, webhook.Warning{Chunk: w.Chunk, Code: w.Code, Message: w.Message})
+	}
 	ev := webhook.NewEvent(typ, n, time.Now())
 	t := Task{Job: j.ID, Rev: j.Revision}
 	return []queue.Message{{Stage: StageWebhook, ID: "webhook-" + ev.ID, Data: webhookTask{Task: t, Event: ev}}}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,48 +95,75 @@ func stitchFile(b *testing.B, inputs []stitch.Input, out string, cfg stitch.Conf
 	}
 }
 
-// BenchmarkJoin joins 60 minutes of chunks (about 70 MB) three ways: with
-// Stitch as the stitch stage runs it (chunk checks already stored), with
-// cat (every byte read once and written once: the floor) and with ffmpeg's
+// BenchmarkJoin joins 60 minutes of chunks (about 70 MB) four ways, in
+// turn within each iteration so that a busy machine slows them alike, and
+// reports the median time of each: "ours" as the stitch stage runs it
+// (chunk checks already stored); "keep" as `narrator mp3 join
+// --keep-loudness` does in process (each input's structure checked, then
+// copied); cat (every byte read once and written once: the floor); ffmpeg's
 // concat demuxer in copy mode (what people use).
 func BenchmarkJoin(b *testing.B) {
 	paths, check, size := benchChunks(b, int(time.Hour/benchChunk))
 	out := filepath.Join(b.TempDir(), "out.mp3")
-	b.Run("ours", func(b *testing.B) {
-		inputs := inputsFor(paths, check)
-		b.SetBytes(size)
-		b.ReportAllocs()
-		for b.Loop() {
-			stitchFile(b, inputs, out, stitch.Config{})
+	ffmpeg := mp3test.Tool(b, "ffmpeg", "ffmpeg")
+	var list strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&list, "file '%s'\n", p)
+	}
+	lp := filepath.Join(b.TempDir(), "list.txt")
+	if err := os.WriteFile(lp, []byte(list.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	stored, bare := inputsFor(paths, check), inputsFor(paths, nil)
+	ways := []struct {
+		name string
+		join func()
+	}{
+		{"ours", func() { stitchFile(b, stored, out, stitch.Config{}) }},
+		{"keep", func() { stitchFile(b, bare, out, stitch.Config{KeepLoudness: true}) }},
+		{"cat", func() { run(b, exec.Command("sh", append([]string{"-c", `cat "$@" > "$0"`, out}, paths...)...)) }},
+		{"ffmpeg", func() {
+			run(b, exec.Command(ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", lp, "-c", "copy", out))
+		}},
+	}
+	took := make([][]time.Duration, len(ways))
+	b.SetBytes(size)
+	for b.Loop() {
+		for i, w := range ways {
+			start := time.Now()
+			w.join()
+			took[i] = append(took[i], time.Since(start))
 		}
-	})
-	b.Run("cat", func(b *testing.B) {
-		b.SetBytes(size)
-		for b.Loop() {
-			cmd := exec.Command("sh", append([]string{"-c", `cat "$@" > "$0"`, out}, paths...)...)
-			if o, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("cat: %v %s", err, o)
-			}
-		}
-	})
-	b.Run("ffmpeg", func(b *testing.B) {
-		ffmpeg := mp3test.Tool(b, "ffmpeg", "ffmpeg")
-		var list strings.Builder
-		for _, p := range paths {
-			fmt.Fprintf(&list, "file '%s'\n", p)
-		}
-		lp := filepath.Join(b.TempDir(), "list.txt")
-		if err := os.WriteFile(lp, []byte(list.String()), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(size)
-		for b.Loop() {
-			cmd := exec.Command(ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", lp, "-c", "copy", out)
-			if o, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("ffmpeg: %v %s", err, o)
-			}
-		}
-	})
+	}
+	for i, w := range ways {
+		b.ReportMetric(float64(median(took[i]))/1e6, w.name+"-ms")
+	}
+	b.ReportMetric(float64(median(took[1]))/float64(median(took[2])), "keep/cat")
+}
+
+// BenchmarkJoinVerify joins 60 minutes as `narrator mp3 join
+// --keep-loudness --verify` does, or a join matching loudness: every input
+// decoded in full first.
+func BenchmarkJoinVerify(b *testing.B) {
+	paths, _, size := benchChunks(b, int(time.Hour/benchChunk))
+	out := filepath.Join(b.TempDir(), "out.mp3")
+	inputs := inputsFor(paths, nil)
+	b.SetBytes(size)
+	for b.Loop() {
+		stitchFile(b, inputs, out, stitch.Config{KeepLoudness: true, Verify: true})
+	}
+}
+
+func run(b *testing.B, cmd *exec.Cmd) {
+	if o, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v %s", cmd.Args[0], err, o)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkJoinSigned joins the same hour with and without Content

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/narrator-project/narrator/services/fault"
 	"github.com/narrator-project/narrator/services/mp3"
 )
 
@@ -19,6 +20,9 @@ type ChunkCheck struct {
 	Chars    int           `json:"chars"`    // characters of spoken text
 	Expected time.Duration `json:"expected"` // plausible playing time for them
 	Report   Report        `json:"report"`
+	// Leveled is set by the caller when the chunk's audio was levelled by
+	// the limiter at synthesis, for the join's loudness report.
+	Leveled bool `json:"leveled,omitempty"`
 }
 
 // CheckChunk reads a chunk's MP3 once, decoding it, and checks it against
@@ -48,8 +52,26 @@ func CheckChunk(ctx context.Context, r io.Reader, text string, want mp3.Format, 
 	return c, nil
 }
 
+// checkStructure is CheckChunk without the decode: the frames, the format
+// and the bit reservoir are checked, not the audio. A chunk with no frame
+// is an error.
+func checkStructure(ctx context.Context, r io.Reader, text string, cfg Config) (*ChunkCheck, error) {
+	a, err := mp3.Analyze(ctx, r, mp3.Options{})
+	if errors.Is(err, mp3.ErrNoFrames) {
+		return nil, fault.Permanent(fmt.Errorf("%w (%d bytes of other data)", err, a.Junk))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stitch: check chunk: %w", err)
+	}
+	c := &ChunkCheck{Analysis: a, Chars: utf8.RuneCountInString(text)}
+	c.Expected = cfg.expected(c.Chars)
+	c.Report = chunkReport(a, c.Chars, mp3.Format{}, cfg, nil)
+	return c, nil
+}
+
 // chunkReport checks one chunk's analysis. chunk labels the checks when the
-// report is part of a join's.
+// report is part of a join's. Checks of the audio itself are made only if
+// it was decoded.
 func chunkReport(a *mp3.Analysis, chars int, want mp3.Format, cfg Config, chunk *int) Report {
 	var r Report
 	var structural []string
@@ -82,8 +104,10 @@ func chunkReport(a *mp3.Analysis, chars int, want mp3.Format, cfg Config, chunk 
 			dec = append(dec, p.Message)
 		}
 	}
-	r.add(CheckDecode, chunk, a.Decoded && a.DecodedSamples == a.Samples && len(dec) == 0,
-		"decoded %d of %d samples%s", a.DecodedSamples, a.Samples, listed(dec))
+	if a.Decoded || len(dec) > 0 {
+		r.add(CheckDecode, chunk, a.Decoded && a.DecodedSamples == a.Samples && len(dec) == 0,
+			"decoded %d of %d samples%s", a.DecodedSamples, a.Samples, listed(dec))
+	}
 
 	if chars > 0 {
 		exp := cfg.expected(chars)
@@ -96,7 +120,7 @@ func chunkReport(a *mp3.Analysis, chars int, want mp3.Format, cfg Config, chunk 
 
 	if a.Decoded {
 		r.add(CheckSilent, chunk, a.Loudness > mp3.Silent && a.Peak > dbToLinear(cfg.SilenceThreshold),
-			"loudness %.1f LUFS, true peak %.1f dBTP", a.Loudness, linearToDB(a.Peak))
+			"loudness %.1f LUFS, true peak %.1f dBTP", a.Loudness, mp3.DB(a.Peak))
 		r.add(CheckAbruptEnd, chunk, a.EndLevel <= cfg.AbruptLevel,
 			"the last 50 ms are at %.1f dBFS (limit %.1f)", a.EndLevel, cfg.AbruptLevel)
 		r.add(CheckSilence, chunk, a.LongestSilence <= cfg.Pauses.Longest(),

@@ -28,7 +28,8 @@ func TestCheckChunk(t *testing.T) {
 		audio  []byte
 		text   string
 		want   mp3.Format
-		failed []string // checks that fail; none means accepted
+		failed []string // checks that fail: the chunk is rejected
+		warned []string // heuristic checks that fail: the chunk is kept, with warnings
 	}{
 		{name: "good speech", audio: mp3test.Encode(t, speech(4*time.Second), "-b", "160"), text: text(4 * time.Second), want: mp3.FormatOpenAI},
 		{name: "good speech without lame tag", audio: mp3test.Encode(t, speech(4*time.Second), "-b", "160", "-t"), text: text(4 * time.Second), want: mp3.FormatOpenAI},
@@ -36,10 +37,10 @@ func TestCheckChunk(t *testing.T) {
 		{name: "digital silence", audio: mp3test.Encode(t, mp3test.PCM{Rate: 24000, Channels: 1, Samples: make([]int16, 24000*4)}, "-b", "160"),
 			text: text(4 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckSilent}},
 		{name: "cut off mid-sound", audio: mp3test.Encode(t, mp3test.Tone(24000, 1, 4*time.Second, 220, -6), "-b", "160"),
-			text: text(4 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckAbruptEnd}},
-		{name: "long silence inside", audio: mp3test.Encode(t, withGap(), "-b", "160"), text: text(7 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckSilence}},
-		{name: "too short for its text", audio: mp3test.Encode(t, speech(3*time.Second), "-b", "160"), text: text(30 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckDuration}},
-		{name: "too long for its text", audio: mp3test.Encode(t, speech(20*time.Second), "-b", "160"), text: text(5 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckDuration}},
+			text: text(4 * time.Second), want: mp3.FormatOpenAI, warned: []string{stitch.CheckAbruptEnd}},
+		{name: "long silence inside", audio: mp3test.Encode(t, withGap(), "-b", "160"), text: text(7 * time.Second), want: mp3.FormatOpenAI, warned: []string{stitch.CheckSilence}},
+		{name: "too short for its text", audio: mp3test.Encode(t, speech(3*time.Second), "-b", "160"), text: text(30 * time.Second), want: mp3.FormatOpenAI, warned: []string{stitch.CheckDuration}},
+		{name: "too long for its text", audio: mp3test.Encode(t, speech(20*time.Second), "-b", "160"), text: text(5 * time.Second), want: mp3.FormatOpenAI, warned: []string{stitch.CheckDuration}},
 		{name: "another format", audio: mp3test.Encode(t, mp3test.Speech(22050, 1, 3*time.Second, -20, 1), "-b", "64"), text: text(3 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckFormat}},
 		{name: "junk appended", audio: append(mp3test.Encode(t, speech(3*time.Second), "-b", "160"), bytes.Repeat([]byte("<html>error</html>"), 20)...),
 			text: text(3 * time.Second), want: mp3.FormatOpenAI, failed: []string{stitch.CheckStructure}},
@@ -54,6 +55,13 @@ func TestCheckChunk(t *testing.T) {
 				}
 				if !c.Report.OK || c.Analysis.Loudness <= mp3.Silent {
 					t.Errorf("report %+v", c.Report)
+				}
+				var names []string
+				for _, w := range c.Report.Warnings() {
+					names = append(names, w.Name)
+				}
+				if strings.Join(names, ",") != strings.Join(tc.warned, ",") {
+					t.Errorf("warnings %v, want %v (%s)", names, tc.warned, c.Report.Summary())
 				}
 				return
 			}

@@ -41,11 +41,12 @@ type Config struct {
 	// Encoder is written as the LAME tag's version string. Decoders such as
 	// ffmpeg honour delay and padding only after "LAME", "Lavf" or "Lavc".
 	Encoder string
-	// MusicCRC computes the LAME tag's CRC of the audio, which the tag
-	// states before the audio it covers: it is written only when the output
-	// is an io.WriterAt (a file), and costs a pass over every byte. Players
-	// ignore it; tools that verify files with it need it.
-	MusicCRC bool
+	// Verify decodes, in full, every chunk a join must analyse itself
+	// (those without a stored check). Matching loudness needs the decode
+	// anyway; with KeepLoudness and without Verify, chunks are checked for
+	// structure only (every frame, the format, the bit reservoir), which
+	// costs a read, not a decode.
+	Verify bool
 	// Parallel bounds how many chunks are analysed at once when a join must
 	// analyse them itself.
 	Parallel int
@@ -130,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// structureOnly reports whether chunks a join analyses are not decoded.
+func (c Config) structureOnly() bool { return c.KeepLoudness && !c.Verify }
 
 // expected returns the plausible playing time of chars characters.
 func (c Config) expected(chars int) time.Duration {

@@ -82,7 +82,7 @@ func (m Metadata) narration(created time.Time) c2pa.Narration {
 	}
 }
 
-func (m Metadata) tag(chapters []mp3.Chapter) mp3.Tag {
+func (m Metadata) tag(chapters []mp3.Chapter, extra map[string]string) mp3.Tag {
 	artist := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m.Byline), "By "))
 	if m.Publication != "" {
 		if artist != "" {
@@ -103,6 +103,7 @@ func (m Metadata) tag(chapters []mp3.Chapter) mp3.Tag {
 		URL:        m.URL,
 		Cover:      m.Cover,
 		Disclosure: m.disclosure(),
+		Extra:      extra,
 		Chapters:   chapters,
 	}
 }
@@ -132,10 +133,3 @@ func Disclosure(text, provider, model, voice string) string {
 }
 
 func dbToLinear(db float64) float64 { return math.Pow(10, db/20) }
-
-func linearToDB(v float64) float64 {
-	if v <= 0 {
-		return mp3.Silent
-	}
-	return max(20*math.Log10(v), mp3.Silent)
-}

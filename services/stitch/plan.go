@@ -1,6 +1,7 @@
 package stitch
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -30,6 +31,11 @@ type plan struct {
 	chaps   []mp3.Chapter
 	// sealing is the Content Credentials reserved in the tag, if any.
 	sealing *c2pa.Pending
+	// achieved and peak are the file's loudness (LUFS) and true peak
+	// (dBTP) from the chunks' measurements, mp3.Silent if unmeasured;
+	// loudness is the report of the gain plan, nil when loudness is kept.
+	achieved, peak float64
+	loudness       *LoudnessReport
 }
 
 type chunkPlan struct {
@@ -78,11 +84,9 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 				cp.silent = int((need + frameDur/2) / frameDur)
 			}
 		}
-		if !cfg.KeepLoudness {
-			cp.gain = gainSteps(a, cfg)
-		}
 		p.chunks = append(p.chunks, cp)
 	}
+	p.planLoudness(checks, cfg)
 	p.delay = first.Delay
 	p.padding = effectivePadding(checks[len(checks)-1].Analysis)
 
@@ -105,20 +109,24 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 	p.spans = p.makeSpans(inputs)
 	var firsts []int
 	p.chaps, firsts = chapters(inputs, p.spans, meta)
+	extra := map[string]string{}
+	if p.loudness != nil {
+		extra[LoudnessDescription] = p.loudness.String()
+	}
 	var objects []mp3.Object
 	if cfg.Signer != nil {
 		created := meta.Created
 		if created.IsZero() {
 			created = time.Now()
 		}
-		t, pending, err := cfg.Signer.ReserveMP3(meta.narration(created), meta.tag(p.chaps))
+		t, pending, err := cfg.Signer.ReserveMP3(meta.narration(created), meta.tag(p.chaps, extra))
 		if err != nil {
 			return nil, fault.Permanent(fmt.Errorf("stitch: content credentials: %w", err))
 		}
 		objects, p.sealing = t.Objects, pending
 	}
 	tagBytes := func() ([]byte, error) {
-		t := meta.tag(p.chaps)
+		t := meta.tag(p.chaps, extra)
 		t.Objects = objects
 		return t.Bytes()
 	}
@@ -153,8 +161,63 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 		Encoder: cfg.Encoder,
 		Delay:   p.delay,
 		Padding: p.padding,
+		Bitrate: p.bitrate(checks),
 	}.Encode()
 	return p, nil
+}
+
+// bitrate is the LAME tag's bitrate byte: the stream's bitrate if it is
+// constant, else its lowest, in kbit/s.
+func (p *plan) bitrate(checks []*ChunkCheck) int {
+	if p.cbr {
+		return p.like.Bitrate / 1000
+	}
+	lowest := p.like.Bitrate
+	for _, c := range checks {
+		lowest = min(lowest, cmp.Or(c.Analysis.MinBitrate, c.Analysis.Bitrate))
+	}
+	return lowest / 1000
+}
+
+// LoudnessDescription is the TXXX description under which a joined file's
+// tag states its loudness report, for `narrator mp3 inspect`.
+const LoudnessDescription = "loudness"
+
+// planLoudness sets every chunk's gain with PlanGains, unless loudness is
+// kept, and works out the loudness the file will have from the chunks'
+// measured blocks: global_gain moves every block by exactly its steps.
+func (p *plan) planLoudness(checks []*ChunkCheck, cfg Config) {
+	levels := make([]ChunkLevel, len(checks))
+	for i, c := range checks {
+		levels[i] = LevelOf(c.Analysis, cfg.PeakCeiling)
+	}
+	g := Gains{Steps: make([]int, len(checks))}
+	if !cfg.KeepLoudness {
+		g = PlanGains(levels, cfg.Target)
+	}
+	var h mp3.Histogram
+	peak, leveled := 0.0, 0
+	for i, c := range checks {
+		p.chunks[i].gain = g.Steps[i]
+		db := float64(g.Steps[i]) * mp3.GainStepDB
+		h.Merge(c.Analysis.Blocks, db)
+		peak = max(peak, c.Analysis.Peak*math.Pow(10, db/20))
+		if c.Leveled {
+			leveled++
+		}
+	}
+	p.achieved, p.peak = mp3.Silent, mp3.DB(peak)
+	if h.Blocks() > 0 {
+		p.achieved = h.Integrated()
+	}
+	if cfg.KeepLoudness {
+		return
+	}
+	p.loudness = &LoudnessReport{
+		Target: cfg.Target, Achieved: p.achieved, Peak: p.peak, Ceiling: cfg.PeakCeiling, Chunks: len(checks),
+		PeakLimited: len(g.Limited) > 0, LimitedChunks: g.Limited, Leveled: leveled,
+		LargestJump: g.LargestJump, JumpAt: max(g.JumpAt, 0),
+	}
 }
 
 // frameOffset returns the offset of audio frame k from the start of the
@@ -203,25 +266,6 @@ func indexOffset(a *mp3.Analysis, k int) int64 {
 // last samples no decoder can produce. A chunk without a LAME tag is taken
 // to have no padding of its own.
 func effectivePadding(a *mp3.Analysis) int { return max(a.Padding, mp3.DecoderDelay) }
-
-// gainSteps chooses the global_gain change that brings a chunk nearest the
-// target without its peak passing the ceiling or any granule's gain
-// leaving 0..255.
-func gainSteps(a *mp3.Analysis, cfg Config) int {
-	if !a.Decoded || a.Loudness <= mp3.Silent {
-		return 0
-	}
-	steps := int(math.Round((cfg.Target - a.Loudness) / mp3.GainStepDB))
-	if a.Peak > 0 {
-		headroom := cfg.PeakCeiling - linearToDB(a.Peak)
-		steps = min(steps, int(math.Floor(headroom/mp3.GainStepDB)))
-	}
-	if a.GainMax > a.GainMin || a.GainMax > 0 {
-		steps = min(steps, 255-a.GainMax)
-		steps = max(steps, -a.GainMin)
-	}
-	return steps
-}
 
 // Span is where one chunk's speech lies in the joined file.
 type Span struct {

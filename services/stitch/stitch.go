@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"time"
 
@@ -57,31 +56,38 @@ type Credentials struct {
 	Store []byte `json:"store"`
 }
 
-// seekable is the output signing needs: written in one pass, then read back
-// to hash and patched where the manifest store was reserved.
-type seekable interface {
+// Output is where a join is written. The head of the file (its tag and
+// its Xing/LAME header) states facts about the audio after it, the LAME
+// tag's CRC of the audio first among them, so the head is written again,
+// at offset 0, once the audio has gone out: the output must take writes
+// at an offset. A file does; the stitch stage joins into a temporary file
+// and uploads it. Whatever else a head must one day say about its audio
+// (a content credential's hash, say) is finished the same way.
+type Output interface {
 	io.Writer
 	io.WriterAt
-	io.ReaderAt
 }
 
 // Stitch joins inputs, in order, into one MP3 written to w, and validates
 // it. It returns an error wrapping ErrInvalid, with the result and its
-// report, when the file was written but failed validation; errors about the
-// chunks themselves (another format, a bit reservoir that crosses the
-// chunk's start, no audio) are permanent and name the chunk; errors opening
-// or reading a chunk are left unclassified, so a runner retries them. After
-// any error but ErrInvalid, what was written to w is incomplete.
+// report, when the file was written but failed validation (its structure);
+// heuristic findings and a loudness short of the target are warnings in
+// the report. Errors about the chunks themselves (another format, a bit
+// reservoir that crosses the chunk's start, no audio) are permanent and
+// name the chunk; errors opening or reading a chunk are left unclassified,
+// so a runner retries them. After any error but ErrInvalid, what was
+// written to w is incomplete.
 //
 // With cfg.Signer, the tag holds a reserved manifest store that is sealed
 // once the audio is written: the file is read back once to hash it (the
 // hash covers the LAME tag's music CRC, known only at the end) and the
-// store is written into its place.
+// store is written into its place, so the output must also be an
+// io.ReaderAt.
 //
 // Memory is bounded by two 64 KiB buffers, the plan (a few hundred bytes
 // a chunk) and, when signing, the manifest store and a 256 KiB hashing
 // buffer, whatever the length of the audio.
-func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg Config) (*Result, error) {
+func Stitch(ctx context.Context, w Output, inputs []Input, meta Metadata, cfg Config) (*Result, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fault.Permanent(err)
@@ -89,8 +95,11 @@ func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg
 	if len(inputs) == 0 {
 		return nil, fault.Permanent(ErrNoChunks)
 	}
-	out, seek := w.(seekable)
-	if cfg.Signer != nil && !seek {
+	out, readable := w.(interface {
+		io.ReaderAt
+		io.WriterAt
+	})
+	if cfg.Signer != nil && !readable {
 		return nil, fault.Permanent(errors.New("stitch: Content Credentials are sealed after the audio is written, so the output must be a file"))
 	}
 	checks, err := analyse(ctx, inputs, cfg)
@@ -101,11 +110,11 @@ func Stitch(ctx context.Context, w io.Writer, inputs []Input, meta Metadata, cfg
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.write(ctx, w, inputs, cfg.MusicCRC)
+	v, err := p.write(ctx, w, inputs)
 	if err != nil {
 		return nil, err
 	}
-	res := p.result(checks)
+	res := p.result()
 	if p.sealing != nil {
 		store, err := p.sealing.SealFile(ctx, out, res.Bytes)
 		if err != nil {
@@ -153,6 +162,9 @@ func checkInput(ctx context.Context, in Input, cfg Config) (*ChunkCheck, error) 
 		return nil, err
 	}
 	defer rc.Close()
+	if cfg.structureOnly() {
+		return checkStructure(ctx, rc, in.Chunk.Text, cfg)
+	}
 	c, err := CheckChunk(ctx, rc, in.Chunk.Text, mp3.Format{}, cfg)
 	if errors.Is(err, ErrRejected) {
 		if c.Analysis.Frames == 0 {
@@ -165,41 +177,33 @@ func checkInput(ctx context.Context, in Input, cfg Config) (*ChunkCheck, error) 
 }
 
 // write streams the file: tag, Xing frame, then each chunk's frames with
-// its gain applied, after the silent frames of its pause. The bytes written
-// go through a Verifier too, so the report speaks for the file itself and
-// not only for the plan.
-func (p *plan) write(ctx context.Context, w io.Writer, inputs []Input, musicCRC bool) (*mp3.Verifier, error) {
+// its gain applied, after the silent frames of its pause; then it writes
+// the head again with the audio's CRC. The bytes written go through a
+// Verifier too, so the report speaks for the file itself and not only for
+// the plan.
+func (p *plan) write(ctx context.Context, w Output, inputs []Input) (*mp3.Verifier, error) {
 	v := &mp3.Verifier{}
-	wa, seekable := w.(io.WriterAt)
-	musicCRC = musicCRC && seekable
-	crc := uint16(0)
-	bw := bufio.NewWriterSize(io.MultiWriter(w, v), mp3.BufferSize)
-	err := p.copyAll(ctx, bw, inputs, func(b []byte) {
-		if musicCRC {
-			crc = mp3.CRC16(crc, b)
-		}
-	})
+	crc := newCRCWriter(int64(len(p.tag) + len(p.info)))
+	bw := bufio.NewWriterSize(io.MultiWriter(w, v, crc), mp3.BufferSize)
+	err := p.copyAll(ctx, bw, inputs)
 	if err == nil {
 		err = bw.Flush()
 	}
+	sum := crc.Sum()
 	if err != nil {
 		return nil, err
 	}
 	_ = v.Finish() // the report states what the verifier found
-	if musicCRC {
-		// The LAME tag states the audio's CRC before the audio it covers,
-		// so only an output that can be written at an offset gets it.
-		if err := mp3.SetMusicCRC(p.info, crc); err != nil {
-			return nil, fmt.Errorf("stitch: %w", err)
-		}
-		if _, err := wa.WriteAt(p.info, int64(len(p.tag))); err != nil {
-			return nil, fmt.Errorf("stitch: write music CRC: %w", err)
-		}
+	if err := mp3.SetMusicCRC(p.info, sum); err != nil {
+		return nil, fmt.Errorf("stitch: %w", err)
+	}
+	if _, err := w.WriteAt(p.info, int64(len(p.tag))); err != nil {
+		return nil, fmt.Errorf("stitch: write the LAME tag: %w", err)
 	}
 	return v, nil
 }
 
-func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input, audio func([]byte)) error {
+func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input) error {
 	if _, err := w.Write(p.tag); err != nil {
 		return fmt.Errorf("stitch: write: %w", err)
 	}
@@ -212,16 +216,15 @@ func (p *plan) copyAll(ctx context.Context, w io.Writer, inputs []Input, audio f
 			if _, err := w.Write(p.silence); err != nil {
 				return fmt.Errorf("stitch: write: %w", err)
 			}
-			audio(p.silence)
 		}
-		if err := p.copyChunk(ctx, w, s, i, inputs[i], cp, audio); err != nil {
+		if err := p.copyChunk(ctx, w, s, i, inputs[i], cp); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int, in Input, cp chunkPlan, audio func([]byte)) error {
+func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int, in Input, cp chunkPlan) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -251,7 +254,6 @@ func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int
 		if _, err := w.Write(it.Data); err != nil {
 			return fmt.Errorf("stitch: write: %w", err)
 		}
-		audio(it.Data)
 		frames++
 		n += it.Size
 		if frames%1024 == 0 {
@@ -270,7 +272,7 @@ func (p *plan) copyChunk(ctx context.Context, w io.Writer, s *mp3.Scanner, i int
 	return nil
 }
 
-func (p *plan) result(checks []*ChunkCheck) *Result {
+func (p *plan) result() *Result {
 	r := &Result{
 		Format:   p.format,
 		Bytes:    int64(len(p.tag)+len(p.info)) + p.bytes,
@@ -282,19 +284,29 @@ func (p *plan) result(checks []*ChunkCheck) *Result {
 		TagSize:  len(p.tag),
 		Chunks:   p.spans,
 		Chapters: p.chaps,
-		Loudness: mp3.Silent,
-		Peak:     mp3.Silent,
 	}
-	var h mp3.Histogram
-	peak := 0.0
-	for i, cp := range p.chunks {
-		g := float64(cp.gain) * mp3.GainStepDB
-		h.Merge(checks[i].Analysis.Blocks, g)
-		peak = max(peak, checks[i].Analysis.Peak*math.Pow(10, g/20))
-	}
-	if h.Blocks() > 0 {
-		r.Loudness = h.Integrated()
-	}
-	r.Peak = linearToDB(peak)
+	r.Loudness, r.Peak = p.achieved, p.peak
 	return r
 }
+
+// Buffer is an Output in memory, for joins small enough to hold whole.
+type Buffer struct{ b []byte }
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.b = append(b.b, p...)
+	return len(p), nil
+}
+
+// WriteAt writes p at off, within what was written or just after it.
+func (b *Buffer) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > int64(len(b.b)) {
+		return 0, fmt.Errorf("stitch: write at %d in a buffer of %d bytes", off, len(b.b))
+	}
+	n := copy(b.b[off:], p)
+	b.b = append(b.b, p[n:]...)
+	return len(p), nil
+}
+
+// Bytes returns what was written.
+func (b *Buffer) Bytes() []byte { return b.b }

@@ -19,7 +19,8 @@ import (
 //     format, each starting where the last ended: no junk, no other tag, no
 //     cut frame.
 //   - decode: every chunk was decoded in full by go-mp3 when it was checked,
-//     yielding exactly the samples its frames promise. A chunk's first frame
+//     yielding exactly the samples its frames promise (unless the join was
+//     asked for structure only: then this is not claimed). A chunk's first frame
 //     takes nothing from the bit reservoir (main_data_begin 0, checked again
 //     while copying) and silent frames carry no main data, so no frame of
 //     the file depends on bytes outside its own chunk; gain changes touch
@@ -32,6 +33,7 @@ import (
 //     (blocks that straddle a chunk boundary are the only ones left out).
 //   - speech: silence, abrupt ends, long silences and the speaking rate are
 //     properties of the chunks and of the pauses between them, all known.
+//     All but silence are heuristics: they warn, and never fail the file.
 func (p *plan) report(inputs []Input, checks []*ChunkCheck, out *mp3.Verifier, res *Result, cfg Config) Report {
 	var r Report
 	ok, detail := structure(p, out)
@@ -42,8 +44,10 @@ func (p *plan) report(inputs []Input, checks []*ChunkCheck, out *mp3.Verifier, r
 	var perChunk []Check
 	chars := 0
 	var speech time.Duration
+	decoded := true
 	for i, c := range checks {
 		a := c.Analysis
+		decoded = decoded && a.Decoded
 		for _, pr := range a.Problems {
 			if pr.Code.Repairable() {
 				r.Repairs = append(r.Repairs, Repair{Chunk: i, Problem: pr})
@@ -74,8 +78,12 @@ func (p *plan) report(inputs []Input, checks []*ChunkCheck, out *mp3.Verifier, r
 	} else {
 		r.add(CheckFormat, nil, false, "the file's frames are not all %s", p.format)
 	}
-	chunkCheck(CheckDecode, fmt.Sprintf(
-		"every chunk decoded in full when checked; the file's %d frames decode to %d samples", p.frames, int64(p.frames)*int64(p.format.FrameSamples())))
+	if decoded {
+		chunkCheck(CheckDecode, fmt.Sprintf(
+			"every chunk decoded in full when checked; the file's %d frames decode to %d samples", p.frames, int64(p.frames)*int64(p.format.FrameSamples())))
+	} else if bad := failed[CheckDecode]; len(bad) > 0 {
+		r.add(CheckDecode, nil, false, "chunks %s", strings.Join(bad, ", "))
+	}
 
 	if chars > 0 {
 		exp := cfg.expected(chars)
@@ -105,9 +113,9 @@ func (p *plan) report(inputs []Input, checks []*ChunkCheck, out *mp3.Verifier, r
 	}
 	chunkCheck(CheckSilence, fmt.Sprintf("no silence longer than %s", longest))
 
-	if !cfg.KeepLoudness {
-		ok := res.Loudness > mp3.Silent && math.Abs(res.Loudness-cfg.Target) <= cfg.Tolerance
-		r.add(CheckLoudness, nil, ok, "%.1f LUFS, target %.1f ± %.1f", res.Loudness, cfg.Target, cfg.Tolerance)
+	if l := p.loudness; l != nil {
+		r.Loudness = l
+		r.add(CheckLoudness, nil, l.Achieved > mp3.Silent && math.Abs(l.Achieved-l.Target) <= cfg.Tolerance, "%s", l)
 	}
 	r.Checks = append(r.Checks, perChunk...)
 	r.finish()

@@ -2,6 +2,8 @@ package synth
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -9,10 +11,46 @@ import (
 	"github.com/narrator-project/narrator/services/mp3"
 )
 
-// Check validates a provider's response before it is cached or recorded.
-// A failure is treated as a bad response (retried), so a Check must only
-// fail for audio that a second request could fix.
-type Check func(audio []byte, req Request, want Format) error
+// Check inspects a provider's response, or a cached chunk, before it is
+// used. An error is a structural fault, one a second request could fix:
+// the response is refused as bad audio and requested again (a cached chunk
+// is synthesized again). Usable audio gets a Verdict. Implementations must
+// be safe for concurrent use.
+type Check func(ctx context.Context, audio []byte, req Request, want Format) (Verdict, error)
+
+// Verdict is a Check's word on usable audio.
+type Verdict struct {
+	// Findings are heuristic: the audio may be wrong (cut off, too long or
+	// too short for its text, a long silence) or may be what the speech
+	// service meant. The Synthesizer asks again for audio with findings at
+	// most MaxRerequests times, and not again when the service answers
+	// with the same bytes, then keeps it with its findings.
+	Findings []Finding `json:"findings,omitempty"`
+	// Loudness (LUFS) and Peak (true peak, dBTP) are set when the check
+	// measured them (Measured); leveling decides from them.
+	Measured bool    `json:"measured,omitempty"`
+	Loudness float64 `json:"loudness,omitempty"`
+	Peak     float64 `json:"peak,omitempty"`
+	// Record is what the check found, kept with the chunk: the pipeline
+	// keeps the stitcher's chunk check here, so that the join reads
+	// neither the audio's structure nor its samples again.
+	Record json.RawMessage `json:"record,omitempty"`
+}
+
+// Finding is one heuristic finding about a chunk's audio.
+type Finding struct {
+	Code    string `json:"code"`    // what was found: abrupt_end, duration, long_silence
+	Message string `json:"message"` // the measurement, for an editor
+}
+
+// MaxRerequests is how many more times a chunk whose audio has heuristic
+// findings is requested before it is kept with them.
+const MaxRerequests = 2
+
+// basicCheck is the Check of a Synthesizer configured with none.
+func basicCheck(_ context.Context, audio []byte, req Request, want Format) (Verdict, error) {
+	return Verdict{}, BasicCheck(audio, req, want)
+}
 
 // MaxCharsPerSecond bounds how fast speech can be at speed 1: audio shorter
 // than the text at this rate is implausibly short (cut off or empty).

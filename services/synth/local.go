@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/mp3"
 )
 
 // LocalModel is the only model of the local engine.
@@ -217,19 +218,14 @@ func (l *Local) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := readWAV(speech)
+	p, err := mp3.ReadWAV(speech)
 	if err != nil {
 		return nil, fault.Retry(fmt.Errorf("synth: local: %w: espeak-ng output: %w", ErrUnavailable, err), 0)
 	}
-	if err := p.level(); err != nil {
-		return nil, fault.Retry(fmt.Errorf("synth: local: %w: %w", ErrBadAudio, err), 0)
-	}
-	p.endInSilence()
-	rate := strconv.FormatFloat(float64(OpenAIFormat.SampleRate)/1000, 'f', -1, 64)
-	return l.run(ctx, "lame", exec.CommandContext(ctx, l.lame, "--quiet",
-		"-t", // no Xing/Info frame, as OpenAI sends none
-		"-m", "m", "--resample", rate, "--cbr", "-b", strconv.Itoa(OpenAIFormat.Bitrate), "-", "-"),
-		bytes.NewReader(p.wav(math.Pow(10, levelCeiling/20))))
+	p.Level(levelTarget, levelCeiling) // too short to measure: left as spoken
+	endInSilence(p)
+	// No Xing/Info frame, as OpenAI sends none.
+	return encode(ctx, l.lame, p, encoding{Format: OpenAIFormat})
 }
 
 // run runs one tool on stdin and returns its output.

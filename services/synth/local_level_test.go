@@ -68,7 +68,7 @@ func TestLocalChunksStitchAtTargetLoudness(t *testing.T) {
 			Open:  func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(audio)), nil },
 		})
 	}
-	var out bytes.Buffer
+	var out stitch.Buffer
 	res, err := stitch.Stitch(t.Context(), &out, inputs, stitch.Metadata{Title: "Budget"}, stitch.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,9 +18,14 @@ import (
 type Config struct {
 	// Limiter paces calls to the provider; nil: no pacing.
 	Limiter Limiter
-	// Check validates audio before it is cached or returned; nil means
-	// BasicCheck. The pipeline sets the MP3 engine's full validation here.
+	// Check validates audio, the provider's and the cache's, before it is
+	// used; nil means BasicCheck. The pipeline sets the stitcher's chunk
+	// check here.
 	Check Check
+	// Leveling says whether chunks that gain cannot bring to the loudness
+	// target are levelled at synthesis (mode Limit) or left to the
+	// stitcher (Lossless, the default).
+	Leveling Leveling
 	// LexiconVersion is part of every cache key, so that a pronunciation
 	// fix re-synthesizes the chunks it may change.
 	LexiconVersion string
@@ -38,7 +44,7 @@ type Synthesizer struct {
 	mu       sync.Mutex
 	inflight map[string]*call
 
-	calls, hits, billed, throttled, badAudio atomic.Int64
+	calls, hits, billed, throttled, badAudio, rerequests, leveled atomic.Int64
 }
 
 // call is one provider request that concurrent equal chunks share.
@@ -54,10 +60,20 @@ type Result struct {
 	Key     string  // content address (CacheKey)
 	Request Request // the request as resolved by the provider
 	Cached  bool    // served without calling the provider
-	// Billed is the characters the provider charged for this call: zero for
-	// a cache hit, and set even when the call failed after the provider
+	// Billed is the characters the provider charged for this chunk: zero
+	// for a cache hit, and set even when the call failed after the provider
 	// answered (a truncated MP3 is still billed).
 	Billed int
+	// Requests is how many times the provider was asked for the chunk:
+	// more than one when heuristic findings made it ask again; Repeated is
+	// set when it stopped asking because the provider answered with the
+	// same bytes.
+	Requests int
+	Repeated bool
+	// Verdict is the check's word on Audio: its findings and record.
+	Verdict Verdict
+	// Leveled is set when Audio was levelled in the Limit mode.
+	Leveled bool
 }
 
 // New returns a Synthesizer over p. A nil cache disables caching.
@@ -66,8 +82,17 @@ func New(p Provider, cache Cache, cfg Config) (*Synthesizer, error) {
 		return nil, errors.New("synth: no provider")
 	}
 	if cfg.Check == nil {
-		cfg.Check = BasicCheck
+		cfg.Check = basicCheck
 	}
+	cfg.Leveling.setDefaults()
+	if err := cfg.Leveling.Validate(); err != nil {
+		return nil, err
+	}
+	lame, err := cfg.Leveling.lameFor()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Leveling.Lame = lame
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -84,7 +109,7 @@ func (s *Synthesizer) Key(req Request) (string, Request, error) {
 	if err != nil {
 		return "", r, err
 	}
-	return CacheKey(s.p.Name(), s.p.Limits().Format, r, s.cfg.LexiconVersion), r, nil
+	return s.cfg.Leveling.key(CacheKey(s.p.Name(), s.p.Limits().Format, r, s.cfg.LexiconVersion)), r, nil
 }
 
 // Cost returns the price in US dollars of synthesizing chars characters.
@@ -99,17 +124,8 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req Request) (Result, erro
 	if err != nil {
 		return Result{Request: r}, err
 	}
-	if s.cache != nil {
-		audio, err := s.cache.Get(ctx, key)
-		switch {
-		case err == nil:
-			s.hits.Add(1)
-			return Result{Audio: audio, Key: key, Request: r, Cached: true}, nil
-		case !errors.Is(err, ErrNotCached):
-			// The cache is where the chunk's audio is kept: while it cannot
-			// be read, audio paid for could not be kept either.
-			return Result{Key: key, Request: r}, fmt.Errorf("synth: %w: %w", ErrStore, err)
-		}
+	if res, ok, err := s.fromCache(ctx, key, r); ok || err != nil {
+		return res, err
 	}
 
 	// Equal chunks synthesizing at once (a repeated sentence) share one call.
@@ -138,42 +154,84 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req Request) (Result, erro
 	return c.res, c.err
 }
 
+// fromCache returns the chunk from the cache, checked again: the caller
+// needs the check's verdict, and a chunk spoilt in storage is synthesized
+// again. The cache is where the chunk's audio is kept for stitching: while
+// it cannot be read, audio paid for could not be kept either, so that is
+// ErrStore rather than a new request.
+func (s *Synthesizer) fromCache(ctx context.Context, key string, r Request) (Result, bool, error) {
+	if s.cache == nil {
+		return Result{}, false, nil
+	}
+	audio, err := s.cache.Get(ctx, key)
+	if errors.Is(err, ErrNotCached) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{Key: key, Request: r}, false, fmt.Errorf("synth: %w: %w", ErrStore, err)
+	}
+	v, err := s.cfg.Check(ctx, audio, r, s.p.Limits().Format)
+	if err != nil {
+		s.log.WarnContext(ctx, "synth cache holds bad audio; synthesizing again", "key", key, "err", err)
+		return Result{}, false, nil
+	}
+	s.hits.Add(1)
+	return Result{Audio: audio, Key: key, Request: r, Cached: true, Verdict: v}, true, nil
+}
+
+// call asks the provider for a chunk and checks the answer: a structural
+// fault is bad audio (the caller retries); heuristic findings make it ask
+// again, at most MaxRerequests times and not when the provider answers
+// with the same bytes, then keep the answer with the fewest findings (a
+// request asked again that fails keeps what it had). In the Limit mode the
+// audio kept is levelled before it is cached.
 func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, error) {
 	res := Result{Key: key, Request: r}
 	chars := utf8.RuneCountInString(r.Text)
-	if s.cfg.Limiter != nil {
-		release, err := s.cfg.Limiter.Acquire(ctx, chars)
+	start := time.Now()
+	var (
+		audio []byte
+		v     Verdict
+		last  [sha256.Size]byte
+	)
+	for {
+		got, err := s.request(ctx, r, &res)
+		var gv Verdict
+		if err == nil {
+			gv, err = s.check(ctx, got, r)
+		}
+		if err != nil && audio != nil {
+			// Asking again is worth a try, not a failure: the usable
+			// audio already here is kept.
+			s.log.InfoContext(ctx, "synth asked again in vain", "chars", chars, "err", err)
+			break
+		}
 		if err != nil {
 			return res, err
 		}
-		defer release()
-	}
-	start := time.Now()
-	s.calls.Add(1)
-	audio, err := s.p.Synthesize(ctx, r)
-	if err != nil {
-		if errors.Is(err, ErrRateLimited) {
-			s.throttled.Add(1)
-			if s.cfg.Limiter != nil {
-				if lerr := s.cfg.Limiter.Throttled(ctx, fault.RetryAfter(err)); lerr != nil {
-					s.log.WarnContext(ctx, "synth limiter did not take the 429", "err", lerr)
-				}
-			}
+		if audio == nil || len(gv.Findings) <= len(v.Findings) {
+			audio, v = got, gv
 		}
-		s.log.InfoContext(ctx, "synth failed", "chars", chars, "permanent", fault.IsPermanent(err), "retry_after", fault.RetryAfter(err), "err", err)
-		return res, err
-	}
-	res.Billed = chars
-	s.billed.Add(int64(chars))
-	format := s.p.Limits().Format
-	if err := s.cfg.Check(audio, r, format); err != nil {
-		s.badAudio.Add(1)
-		if !errors.Is(err, ErrBadAudio) {
-			err = fmt.Errorf("%w: %w", ErrBadAudio, err)
+		sum := sha256.Sum256(got)
+		res.Repeated = res.Requests > 1 && sum == last
+		if len(gv.Findings) == 0 || res.Requests > MaxRerequests || res.Repeated {
+			break
 		}
-		s.log.InfoContext(ctx, "synth returned bad audio", "chars", chars, "bytes", len(audio), "err", err)
-		return res, fault.Retry(fmt.Errorf("synth: %s: %w", s.p.Name(), err), 0)
+		last = sum
+		s.rerequests.Add(1)
+		s.log.InfoContext(ctx, "synth asks again", "chars", chars, "findings", fmt.Sprint(gv.Findings))
 	}
+	if s.cfg.Leveling.Mode == Limit {
+		var err error
+		check := func(ctx context.Context, b []byte) (Verdict, error) { return s.check(ctx, b, r) }
+		if audio, v, res.Leveled, err = s.cfg.Leveling.level(ctx, audio, v, check); err != nil {
+			return res, err
+		}
+		if res.Leveled {
+			s.leveled.Add(1)
+		}
+	}
+	res.Verdict = v
 	res.Audio = audio
 	if s.cache != nil {
 		// A chunk is done only once its audio is stored: stitching reads it
@@ -187,16 +245,65 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 	return res, nil
 }
 
+// request makes one provider request for r, paced by the limiter, and
+// counts it and what it billed in res.
+func (s *Synthesizer) request(ctx context.Context, r Request, res *Result) ([]byte, error) {
+	chars := utf8.RuneCountInString(r.Text)
+	if s.cfg.Limiter != nil {
+		release, err := s.cfg.Limiter.Acquire(ctx, chars)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	s.calls.Add(1)
+	res.Requests++
+	audio, err := s.p.Synthesize(ctx, r)
+	if err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			s.throttled.Add(1)
+			if s.cfg.Limiter != nil {
+				if lerr := s.cfg.Limiter.Throttled(ctx, fault.RetryAfter(err)); lerr != nil {
+					s.log.WarnContext(ctx, "synth limiter did not take the 429", "err", lerr)
+				}
+			}
+		}
+		s.log.InfoContext(ctx, "synth failed", "chars", chars, "permanent", fault.IsPermanent(err), "retry_after", fault.RetryAfter(err), "err", err)
+		return nil, err
+	}
+	res.Billed += chars
+	s.billed.Add(int64(chars))
+	return audio, nil
+}
+
+// check runs the configured check on a provider's answer; a failure is bad
+// audio, which the caller retries.
+func (s *Synthesizer) check(ctx context.Context, audio []byte, r Request) (Verdict, error) {
+	v, err := s.cfg.Check(ctx, audio, r, s.p.Limits().Format)
+	if err == nil {
+		return v, nil
+	}
+	s.badAudio.Add(1)
+	if !errors.Is(err, ErrBadAudio) {
+		err = fmt.Errorf("%w: %w", ErrBadAudio, err)
+	}
+	s.log.InfoContext(ctx, "synth returned bad audio", "chars", utf8.RuneCountInString(r.Text), "bytes", len(audio), "err", err)
+	return v, fault.Retry(fmt.Errorf("synth: %s: %w", s.p.Name(), err), 0)
+}
+
 // Stats are a Synthesizer's counters since it was made.
 type Stats struct {
-	Calls     int64 // provider requests made
-	CacheHits int64
-	Billed    int64 // characters billed
-	Throttled int64 // 429s
-	BadAudio  int64 // responses the check refused
+	Calls      int64 // provider requests made
+	CacheHits  int64
+	Billed     int64 // characters billed
+	Throttled  int64 // 429s
+	BadAudio   int64 // responses the check refused
+	Rerequests int64 // requests made again for heuristic findings
+	Leveled    int64 // chunks levelled in the Limit mode
 }
 
 // Stats returns the counters.
 func (s *Synthesizer) Stats() Stats {
-	return Stats{Calls: s.calls.Load(), CacheHits: s.hits.Load(), Billed: s.billed.Load(), Throttled: s.throttled.Load(), BadAudio: s.badAudio.Load()}
+	return Stats{Calls: s.calls.Load(), CacheHits: s.hits.Load(), Billed: s.billed.Load(), Throttled: s.throttled.Load(),
+		BadAudio: s.badAudio.Load(), Rerequests: s.rerequests.Load(), Leveled: s.leveled.Load()}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/narrator-project/narrator/storage"
 )
 
-func newSynth(t *testing.T, p synth.Provider, cache synth.Cache, cfg synth.Config) *synth.Synthesizer {
+func newSynth(t testing.TB, p synth.Provider, cache synth.Cache, cfg synth.Config) *synth.Synthesizer {
 	t.Helper()
 	s, err := synth.New(p, cache, cfg)
 	if err != nil {
@@ -113,7 +113,9 @@ func TestBadAudioIsRetriedAndNotCached(t *testing.T) {
 
 func TestCustomCheckFailureIsBadAudio(t *testing.T) {
 	fake := startFake(t, faketts.Config{})
-	check := func([]byte, synth.Request, synth.Format) error { return errors.New("decoder: bad huffman code") }
+	check := func(context.Context, []byte, synth.Request, synth.Format) (synth.Verdict, error) {
+		return synth.Verdict{}, errors.New("decoder: bad huffman code")
+	}
 	s := newSynth(t, newOpenAI(t, fake, synth.OpenAIConfig{}), nil, synth.Config{Check: check})
 	_, err := s.Synthesize(t.Context(), synth.Request{Text: "hello"})
 	wantClass(t, err, synth.ErrBadAudio, false, 0)

@@ -55,6 +55,16 @@ type Narration struct {
 	BilledChars int               `json:"billed_chars"`
 	Error       string            `json:"error,omitempty"`
 	FailedStage string            `json:"failed_stage,omitempty"`
+	// Warnings are what an editor should know of a narration published
+	// anyway: speech that seems cut off, a loudness short of the target.
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Warning is one warning about a narration.
+type Warning struct {
+	Chunk   *int   `json:"chunk,omitempty"` // the chunk it is about, if one
+	Code    string `json:"code"`            // abrupt_end, duration, long_silence, peak_limited, ...
+	Message string `json:"message"`
 }
 
 // NewEvent returns the event of type t about n. Its id depends only on the

@@ -139,9 +139,23 @@ func TruePeak(tb testing.TB, path string) float64 {
 	return ebur128(tb, path, "ebur128=peak=true", truePeakRE)
 }
 
+// Measure returns what ffmpeg's ebur128 filter measures of an MP3 file in
+// one run: its integrated loudness (LUFS) and true peak (dBTP).
+func Measure(tb testing.TB, path string) (lufs, peak float64) {
+	tb.Helper()
+	s := summary(tb, path, "ebur128=peak=true")
+	return figure(tb, s, integratedRE), figure(tb, s, truePeakRE)
+}
+
 var truePeakRE = regexp.MustCompile(`True peak:\s+Peak:\s+(-?[0-9.]+|-inf) dBFS`)
 
 func ebur128(tb testing.TB, path, filter string, re *regexp.Regexp) float64 {
+	tb.Helper()
+	return figure(tb, summary(tb, path, filter), re)
+}
+
+// summary runs ffmpeg's filter on path and returns its summary.
+func summary(tb testing.TB, path, filter string) string {
 	tb.Helper()
 	ffmpeg := Tool(tb, "ffmpeg", "ffmpeg")
 	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostats", "-i", path, "-af", filter, "-f", "null", "-").CombinedOutput()
@@ -153,9 +167,15 @@ func ebur128(tb testing.TB, path, filter string, re *regexp.Regexp) float64 {
 	if i < 0 {
 		tb.Fatalf("ffmpeg %s %s: no summary\n%s", filter, path, out)
 	}
-	m := re.FindStringSubmatch(s[i:])
+	return s[i:]
+}
+
+// figure reads one figure from an ebur128 summary.
+func figure(tb testing.TB, s string, re *regexp.Regexp) float64 {
+	tb.Helper()
+	m := re.FindStringSubmatch(s)
 	if m == nil {
-		tb.Fatalf("ffmpeg %s %s: no %s in the summary\n%s", filter, path, re, s[i:])
+		tb.Fatalf("ffmpeg: no %s in the summary\n%s", re, s)
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v

@@ -133,7 +133,7 @@ func narration(tb testing.TB, o Options) (publish.Narration, []byte) {
 	}
 	meta := stitch.MetadataFromScript(s)
 	meta.Provider, meta.Model, meta.Voice = "local", "espeak-ng", "en"
-	var out bytes.Buffer
+	var out stitch.Buffer
 	res, err := stitch.Stitch(context.Background(), &out, inputs, meta, stitch.Config{})
 	if err != nil {
 		tb.Fatalf("stitch: %v", err)

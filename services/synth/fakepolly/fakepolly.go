@@ -4,8 +4,8 @@
 // SigV4 signatures checked against the configured key, x-amzn-ErrorType
 // errors (ThrottlingException, TextLengthExceededException,
 // InvalidSsmlException, ServiceFailureException, ...), the
-// x-amzn-RequestCharacters header, and real MP3 audio (mono MPEG-2 Layer III
-// at the requested sample rate).
+// x-amzn-RequestCharacters header, and real speech (espeak-ng, shaped by
+// speechgen) as mono MP3 at the requested sample rate.
 package fakepolly
 
 import (
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/synth/internal/tone"
+	"github.com/narrator-project/narrator/services/synth/speechgen"
 )
 
 // Limits Polly documents for SynthesizeSpeech.
@@ -66,6 +67,16 @@ type Config struct {
 	Faults          Faults           // random faults, as fractions of requests
 	Script          map[int]Fault    // faults by request number (the first is 1)
 	Seed            uint64           // seeds the random faults
+	// Speech shapes the speech served (speechgen.Options: loudness, peaks,
+	// silences, end, tags); the sample rate is the request's and the
+	// bitrate Bitrate unless Speech sets one.
+	Speech speechgen.Options
+	// Vary, when set, shapes request N's speech with Vary[(N-1) % len]
+	// instead, so that one narration gets a mix of speech.
+	Vary []speechgen.Options
+	// Tones serves tones instead of speech: a known signal, made without
+	// espeak-ng.
+	Tones bool
 }
 
 // Faults are the fractions of requests that fail each way.
@@ -116,6 +127,11 @@ func (c Config) Validate() error {
 	if c.TPS < 0 || c.CharsPerSecond < 0 || c.LatencyPerChar < 0 {
 		return errors.New("fakepolly: rates and latencies must not be negative")
 	}
+	for _, o := range append([]speechgen.Options{c.Speech}, c.Vary...) {
+		if err := o.Validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -154,13 +170,18 @@ type Server struct {
 	inWin  int
 }
 
-// New returns a fake with cfg. It needs the lame encoder to make its audio.
+// New returns a fake with cfg. It needs espeak-ng and lame to make its
+// speech (lame only, for tones).
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := tone.Available(); err != nil {
+	avail := speechgen.Available
+	if cfg.Tones {
+		avail = tone.Available
+	}
+	if err := avail(); err != nil {
 		return nil, fmt.Errorf("fakepolly: %w", err)
 	}
 	return &Server{cfg: cfg, closing: make(chan struct{}), rng: rand.New(rand.NewPCG(cfg.Seed, 0x706f6c6c79))}, nil

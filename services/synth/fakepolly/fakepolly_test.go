@@ -36,6 +36,7 @@ func client(t *testing.T, s *fakepolly.Server, creds aws.CredentialsProvider) *p
 func start(t *testing.T, cfg fakepolly.Config) *fakepolly.Server {
 	t.Helper()
 	audiotest.RequireTool(t, "lame", "lame")
+	audiotest.RequireTool(t, "espeak-ng", "espeak-ng")
 	cfg.AccessKeyID, cfg.SecretAccessKey = key, secret
 	return fakepolly.Start(t, cfg)
 }

@@ -1,6 +1,7 @@
 package fakepolly
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/narrator-project/narrator/services/synth/internal/tone"
+	"github.com/narrator-project/narrator/services/synth/speechgen"
 )
 
 // speechInput is the JSON body of SynthesizeSpeech.
@@ -132,10 +134,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (int, 
 			return 499, ""
 		}
 	}
-	rate, _ := strconv.Atoi(in.SampleRate)
-	gen := tone.Shared(rate, s.cfg.Bitrate)
-	frames := max(int(math.Round(float64(billed)/s.cfg.CharsPerSecond/gen.FrameDuration())), int(math.Ceil(0.5/gen.FrameDuration())))
-	audio, err := gen.Audio(r.Context(), in.Engine+"\x00"+in.VoiceId+"\x00"+e.Text, frames)
+	audio, err := s.audio(r.Context(), e.N, in, e.Text, billed)
 	if err != nil {
 		return s.fail(w, e, f, pollyError{500, "ServiceFailureException", "fake: " + err.Error()})
 	}
@@ -148,6 +147,44 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (int, 
 	w.WriteHeader(http.StatusOK)
 	w.Write(audio)
 	return http.StatusOK, ""
+}
+
+// audio makes the response's MP3: speech shaped by the configuration, or
+// tones.
+func (s *Server) audio(ctx context.Context, n int, in speechInput, text string, billed int) ([]byte, error) {
+	rate, _ := strconv.Atoi(in.SampleRate)
+	if s.cfg.Tones {
+		gen := tone.Shared(rate, s.cfg.Bitrate)
+		frames := max(int(math.Round(float64(billed)/s.cfg.CharsPerSecond/gen.FrameDuration())), int(math.Ceil(0.5/gen.FrameDuration())))
+		return gen.Audio(ctx, in.Engine+"\x00"+in.VoiceId+"\x00"+text, frames)
+	}
+	o := s.cfg.Speech
+	if len(s.cfg.Vary) > 0 {
+		o = s.cfg.Vary[(n-1)%len(s.cfg.Vary)]
+	}
+	o.Voice, o.CharsPerSecond, o.SampleRate = in.Engine+"/"+in.VoiceId, s.cfg.CharsPerSecond, rate
+	if o.Bitrate == 0 {
+		o.Bitrate = s.cfg.Bitrate
+	}
+	if in.TextType == "ssml" {
+		text = spoken(text)
+	}
+	return speechgen.Render(ctx, text, o)
+}
+
+// spoken returns the text of an SSML document, which was checked already.
+func spoken(doc string) string {
+	var b strings.Builder
+	d := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return b.String()
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			b.Write(cd)
+		}
+	}
 }
 
 // mp3Rates are the sample rates Polly offers for mp3.

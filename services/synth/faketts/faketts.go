@@ -1,10 +1,12 @@
 // Package faketts is a fake of OpenAI's speech endpoint that speaks its wire
 // protocol: POST /v1/audio/speech with the real JSON fields and bearer
 // auth, OpenAI's error JSON and status codes, rate-limit headers, a latency
-// model, injected faults, and real MP3 audio in OpenAI's format (24 kHz mono
-// MPEG-2 Layer III at 160 kbit/s, no Xing frame). Tests and benchmarks use
-// it in-process; `narrator fake-tts` runs it for other processes, which read
-// its request log at GET /_log.
+// model, injected faults, and real speech (espeak-ng, shaped by speechgen)
+// in OpenAI's format (24 kHz mono MPEG-2 Layer III at 160 kbit/s, no Xing
+// frame) at the levels speech services deliver: about -18 LUFS with peaks
+// reaching full scale. Tests and benchmarks use it in-process; `narrator
+// fake-tts` runs it for other processes, which read its request log at
+// GET /_log.
 package faketts
 
 import (
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/synth/internal/tone"
+	"github.com/narrator-project/narrator/services/synth/speechgen"
 )
 
 // Defaults of the latency and audio models, from OpenAI's tts-1: about 46 s
@@ -58,6 +61,17 @@ type Config struct {
 	Script     map[int]Fault // faults by request number (the first is 1); they take precedence
 	Seed       uint64        // seeds the random faults
 	RetryAfter time.Duration // Retry-After of injected 429s; default 1s
+
+	// Speech shapes the audio served: its loudness, peaks, silences, end,
+	// tags and format (speechgen.Options; the zero value is OpenAI's). Its
+	// voice and speed come from each request.
+	Speech speechgen.Options
+	// Vary, when set, shapes request N's audio with Vary[(N-1) % len]
+	// instead, so that one narration gets a mix of speech.
+	Vary []speechgen.Options
+	// Tones serves tones instead of speech: a known signal, made without
+	// espeak-ng, whose length is exactly the text at CharsPerSecond.
+	Tones bool
 }
 
 // Faults are the fractions of speech requests that fail each way.
@@ -67,6 +81,7 @@ type Faults struct {
 	Truncate  float64 // 200 whose MP3 is cut mid-frame
 	Reset     float64 // the connection drops halfway through the body
 	Hang      float64 // no response until the client gives up
+	Abrupt    float64 // 200 whose speech is cut off mid-sound
 }
 
 // Fault is one way a request fails.
@@ -80,6 +95,7 @@ const (
 	Fail503   Fault = "503"      // overloaded
 	RateLimit Fault = "429"      // rate limited, with Retry-After
 	Truncate  Fault = "truncate" // 200, MP3 cut mid-frame
+	Abrupt    Fault = "abrupt"   // 200, speech cut off mid-sound (a heuristic finding, not a broken file)
 	Reset     Fault = "reset"    // connection dropped mid-body
 	Hang      Fault = "hang"     // never answers
 	Garbage   Fault = "garbage"  // 200 with a body that is not MP3
@@ -121,13 +137,18 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("limits, rates and latencies must not be negative"))
 	}
 	f := c.Faults
-	for _, p := range []float64{f.Server5xx, f.RateLimit, f.Truncate, f.Reset, f.Hang} {
+	for _, p := range []float64{f.Server5xx, f.RateLimit, f.Truncate, f.Reset, f.Hang, f.Abrupt} {
 		if p < 0 || p > 1 {
 			errs = append(errs, fmt.Errorf("fault fraction %v is outside 0 to 1", p))
 		}
 	}
-	if s := f.Server5xx + f.RateLimit + f.Truncate + f.Reset + f.Hang; s > 1 {
+	if s := f.Server5xx + f.RateLimit + f.Truncate + f.Reset + f.Hang + f.Abrupt; s > 1 {
 		errs = append(errs, fmt.Errorf("fault fractions add up to %v, more than 1", s))
+	}
+	for _, o := range append([]speechgen.Options{c.Speech}, c.Vary...) {
+		if err := o.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("faketts: %w", err)
@@ -152,13 +173,18 @@ type Server struct {
 	url string
 }
 
-// New returns a fake with cfg. It needs the lame encoder to make its audio.
+// New returns a fake with cfg. It needs espeak-ng and lame to make its
+// speech (lame only, for tones).
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := tone.Available(); err != nil {
+	avail := speechgen.Available
+	if cfg.Tones {
+		avail = tone.Available
+	}
+	if err := avail(); err != nil {
 		return nil, fmt.Errorf("faketts: %w", err)
 	}
 	s := &Server{
@@ -218,9 +244,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Warm makes the fake's audio now rather than on the first requests, so
-// that a benchmark's first calls do not pay for encoding it.
-func (s *Server) Warm(ctx context.Context) error { return s.gen.Warm(ctx) }
+// Warm makes the fake's tones now rather than on the first requests, so
+// that a benchmark's first calls do not pay for encoding them. Speech is
+// rendered per request and needs no warming.
+func (s *Server) Warm(ctx context.Context) error {
+	if !s.cfg.Tones {
+		return nil
+	}
+	return s.gen.Warm(ctx)
+}
 
 // URL returns the base URL clients use, ending in /v1, once the server
 // runs (Start or Serve).
@@ -259,7 +291,7 @@ func (s *Server) fault(n int) Fault {
 	for _, c := range []struct {
 		p float64
 		f Fault
-	}{{f.Server5xx, Fail500}, {f.RateLimit, RateLimit}, {f.Truncate, Truncate}, {f.Reset, Reset}, {f.Hang, Hang}} {
+	}{{f.Server5xx, Fail500}, {f.RateLimit, RateLimit}, {f.Truncate, Truncate}, {f.Reset, Reset}, {f.Hang, Hang}, {f.Abrupt, Abrupt}} {
 		if p < c.p {
 			return c.f
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -85,7 +86,7 @@ func openAIError(t *testing.T, body []byte) map[string]any {
 }
 
 func TestSpeechServesOpenAIFormatAudio(t *testing.T) {
-	s := start(t, faketts.Config{})
+	s := start(t, faketts.Config{Tones: true})
 	text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 10) // 450 characters
 	resp, audio, err := post(t, t.Context(), s, key, map[string]any{
 		"model": "gpt-4o-mini-tts", "input": text, "voice": "coral", "response_format": "mp3", "speed": 1.0, "instructions": "calm, measured news reader",
@@ -97,7 +98,7 @@ func TestSpeechServesOpenAIFormatAudio(t *testing.T) {
 		t.Fatalf("status %s, content type %q: %s", resp.Status, resp.Header.Get("Content-Type"), audio)
 	}
 	st := audiotest.RequireOpenAIFormat(t, audio)
-	// 450 characters at 15 a second is 30 s, to the frame (24 ms).
+	// Tones: 450 characters at 15 a second is 30 s, to the frame (24 ms).
 	if d := st.Duration - 30*time.Second; d < -24*time.Millisecond || d > 24*time.Millisecond {
 		t.Errorf("duration %v, want 30s", st.Duration)
 	}
@@ -116,16 +117,23 @@ func TestSpeechServesOpenAIFormatAudio(t *testing.T) {
 }
 
 func TestSpeedShortensAudio(t *testing.T) {
-	s := start(t, faketts.Config{})
-	b := speech(strings.Repeat("x", 600))
-	b["speed"] = 2.0
-	_, audio, err := post(t, t.Context(), s, key, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 600 characters at 15 a second, twice as fast: 20 s.
-	if d := audiotest.Probe(t, audio).Duration; d < 20*time.Second-24*time.Millisecond || d > 20*time.Second+24*time.Millisecond {
-		t.Errorf("duration %v, want 20s", d)
+	for _, tones := range []bool{false, true} {
+		s := start(t, faketts.Config{Tones: tones})
+		durationAt := func(speed float64) time.Duration {
+			b := speech(strings.Repeat("The council met again on Thursday. ", 10))
+			b["speed"] = speed
+			_, audio, err := post(t, t.Context(), s, key, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return audiotest.Probe(t, audio).Duration
+		}
+		// 350 characters at 15 a second: about 23 s, and twice as fast
+		// about half that.
+		normal, fast := durationAt(1), durationAt(2)
+		if normal < 18*time.Second || normal > 30*time.Second || math.Abs(fast.Seconds()/normal.Seconds()-0.5) > 0.08 {
+			t.Errorf("tones %v: %v at speed 1, %v at speed 2", tones, normal, fast)
+		}
 	}
 }
 
@@ -139,7 +147,7 @@ func TestAudioDiffersByTextAndJoinsFrameExactly(t *testing.T) {
 		}
 		return audio
 	}
-	a1, a2, b := get("First chunk of the story, long enough for a few notes."), get("First chunk of the story, long enough for a few notes."), get("Second chunk of the story, long enough for a few notes.")
+	a1, a2, b := get("First chunk of the story, long enough for a few words."), get("First chunk of the story, long enough for a few words."), get("Second chunk of the story, long enough for a few words.")
 	if !bytes.Equal(a1, a2) {
 		t.Error("the same request gave different audio")
 	}

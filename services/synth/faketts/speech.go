@@ -2,6 +2,7 @@ package faketts
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/narrator-project/narrator/services/mp3"
+	"github.com/narrator-project/narrator/services/synth/speechgen"
 )
 
 // speechRequest is the JSON body of POST /v1/audio/speech.
@@ -157,12 +161,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (statu
 	if !s.wait(r, s.cfg.BaseLatency+time.Duration(e.Chars)*s.cfg.LatencyPerChar) {
 		return 499, f, 0
 	}
-	frames := int(math.Round(float64(e.Chars) / (s.cfg.CharsPerSecond * speed) / s.gen.FrameDuration()))
-	frames = max(frames, int(math.Ceil(0.5/s.gen.FrameDuration()))) // even "Hi." takes half a second
-	if f == Short {
-		frames = 1
-	}
-	audio, err := s.gen.Audio(r.Context(), req.Model+"\x00"+req.Voice+"\x00"+e.Input, frames)
+	audio, err := s.audio(r.Context(), e, req, speed, f)
 	if err != nil {
 		return writeError(w, http.StatusInternalServerError, apiError{Message: "fake: " + err.Error(), Type: "server_error"}), f, 0
 	}
@@ -184,6 +183,36 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (statu
 	w.WriteHeader(http.StatusOK)
 	n, _ = w.Write(audio)
 	return http.StatusOK, f, n
+}
+
+// audio makes the response's MP3: speech shaped by the configuration, or
+// tones; for the Short fault, its first frame only.
+func (s *Server) audio(ctx context.Context, e *Entry, req speechRequest, speed float64, f Fault) ([]byte, error) {
+	if s.cfg.Tones {
+		frames := int(math.Round(float64(e.Chars) / (s.cfg.CharsPerSecond * speed) / s.gen.FrameDuration()))
+		frames = max(frames, int(math.Ceil(0.5/s.gen.FrameDuration()))) // even "Hi." takes half a second
+		if f == Short {
+			frames = 1
+		}
+		return s.gen.Audio(ctx, req.Model+"\x00"+req.Voice+"\x00"+e.Input, frames)
+	}
+	o := s.cfg.Speech
+	if len(s.cfg.Vary) > 0 {
+		o = s.cfg.Vary[(e.N-1)%len(s.cfg.Vary)]
+	}
+	o.Voice, o.Speed, o.CharsPerSecond = req.Model+"/"+req.Voice, speed, s.cfg.CharsPerSecond
+	o.AbruptEnd = o.AbruptEnd || f == Abrupt
+	audio, err := speechgen.Render(ctx, e.Input, o)
+	if err != nil || f != Short {
+		return audio, err
+	}
+	sc := mp3.NewScanner(bytes.NewReader(audio))
+	for sc.Scan() {
+		if it := sc.Item(); it.Kind == mp3.KindFrame {
+			return audio[it.Offset : it.Offset+it.Size], nil
+		}
+	}
+	return nil, errors.New("no frame in the speech")
 }
 
 // validate checks a request as OpenAI does, returning the error and status
