@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -210,9 +209,6 @@ func (o *OpenAI) Resolve(req Request) (Request, error) {
 	return req, nil
 }
 
-// maxAudio bounds a response: 4,096 characters are about 5 MB of MP3.
-const maxAudio = 64 << 20
-
 // Synthesize implements Provider.
 func (o *OpenAI) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	req, err := o.Resolve(req)
@@ -232,12 +228,12 @@ func (o *OpenAI) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 		return nil, classifyOpenAI(ctx, err, h)
 	}
 	defer resp.Close()
-	audio, err := io.ReadAll(io.LimitReader(resp, maxAudio+1))
+	audio, err := readAnswer("openai", resp, req, MaxAudioBytes(req, o.cfg.Format))
+	if errors.Is(err, ErrBadAudio) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, classifyOpenAI(ctx, err, h)
-	}
-	if len(audio) > maxAudio {
-		return nil, fault.Retry(fmt.Errorf("synth: openai: %w: response over %d bytes", ErrBadAudio, maxAudio), 0)
 	}
 	if ct := resp.Header().Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "audio/") && !strings.HasPrefix(ct, "application/octet-stream") {
 		return nil, fault.Retry(fmt.Errorf("synth: openai: %w: Content-Type %q: %.200q", ErrBadAudio, ct, audio), 0)
