@@ -15,6 +15,7 @@ import (
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
 	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/redact"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -52,7 +53,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	}
 	defer r.close(ctx)
 	if u := r.q.ClientURL(); u != "" && s.NATSURL == "" {
-		r.log.Info("embedded NATS server listening", "url", u)
+		r.log.Info("embedded NATS server listening", "url", redact.URL(u))
 	}
 	st, err := s.openStore(ctx)
 	if err != nil {
@@ -135,7 +136,7 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	mux := http.NewServeMux()
 	opsRoutes(mux, r.q, nil)
 	gate.open(mux)
-	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
+	r.log.Info("worker started", "stages", names, "nats", redact.URL(s.NATSURL), "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
 }
 

@@ -15,6 +15,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // OpenAIBaseURL is OpenAI's own API.
@@ -94,7 +95,7 @@ func (c OpenAIConfig) Validate() error {
 	var errs []error
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("OPENAI_BASE_URL %q is not an http(s) URL", c.BaseURL))
+		errs = append(errs, fmt.Errorf("OPENAI_BASE_URL %q is not an http(s) URL", redact.URL(c.BaseURL)))
 	}
 	if c.BaseURL == OpenAIBaseURL && c.APIKey == "" {
 		errs = append(errs, errors.New("OPENAI_API_KEY is empty; OpenAI's API needs a key"))
