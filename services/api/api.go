@@ -58,6 +58,9 @@ type Config struct {
 	MaxBody int64
 	// HookTolerance is how old a CMS webhook's timestamp may be (default 5m).
 	HookTolerance time.Duration
+	// HookMaxBody caps a CMS webhook's body (NARRATOR_CMS_MAX_BODY,
+	// default DefaultHookMaxBody).
+	HookMaxBody int64
 	// PlayerPath, when set ("/player/"), is where the listeners' player
 	// serves an article; the dashboard's preview embeds it.
 	PlayerPath string
@@ -76,6 +79,9 @@ func (c *Config) setDefaults() {
 	if c.HookTolerance == 0 {
 		c.HookTolerance = 5 * time.Minute
 	}
+	if c.HookMaxBody == 0 {
+		c.HookMaxBody = DefaultHookMaxBody
+	}
 	if len(c.Providers) == 0 && c.Options.Provider != "" {
 		c.Providers = []string{c.Options.Provider}
 	}
@@ -83,6 +89,13 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 }
+
+// DefaultHookMaxBody is the CMS webhook's default body limit. Ghost sends
+// a post's HTML, Lexical document and plain text, and on an update their
+// previous versions too: about 1.1 MB for a 15,000-word article. 2 MiB
+// leaves room for that, while an unsigned sender, refused after the body,
+// can hold no more than that per request.
+const DefaultHookMaxBody = 2 << 20
 
 // MinSecretLen is the shortest CMS secret accepted.
 const MinSecretLen = 16
@@ -114,6 +127,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
 		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
+	}
+	if c.HookMaxBody != 0 && c.HookMaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_MAX_BODY of %d bytes is too small for a CMS post", c.HookMaxBody))
 	}
 	if c.PlayerPath != "" && (c.PlayerPath[0] != '/' || c.PlayerPath[len(c.PlayerPath)-1] != '/') {
 		errs = append(errs, fmt.Errorf("api: player path %q must start and end with /", c.PlayerPath))

@@ -110,7 +110,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	cfg := api.Config{
 		Tokens: tokens, CMSSecret: cmsSecret,
 		Options: queue.Options{Provider: "openai"}, Prices: map[string]float64{"openai": 15},
-		MaxBody: 256 << 10,
+		MaxBody: 256 << 10, HookMaxBody: 256 << 10,
 	}
 	for _, c := range change {
 		c(&cfg)
