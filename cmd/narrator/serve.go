@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/redact"
 	"github.com/narrator-project/narrator/storage"
@@ -31,6 +33,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	s.workerFlags(fs)
 	fs.StringVar(&s.NATSListen, "nats-listen", env("NARRATOR_NATS_LISTEN", ""), "let other processes reach the embedded NATS server at this address, e.g. 127.0.0.1:4222 (env NARRATOR_NATS_LISTEN)")
 	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
+	ops := opsFlag(fs, "; when set, the HTTP listener serves none of them")
 	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,14 +82,27 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	opsRoutes(mux, r.q, st)
+	if *ops == "" {
+		opsRoutes(mux, r.q, st)
+	} else {
+		// Probes and metrics stay off the public listener.
+		opsMux := http.NewServeMux()
+		opsRoutes(opsMux, r.q, st)
+		opsSrv, _, err := listen(*ops, opsMux)
+		if err != nil {
+			return err
+		}
+		defer opsSrv.Close()
+		r.log.Info("serving probes and metrics", "ops", "http://"+opsSrv.Addr)
+	}
 	pl.Register(mux)
 	for _, prefix := range api.Prefixes {
 		mux.Handle(prefix, editors)
 	}
 	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	if fsStore, ok := st.(*storage.FS); ok {
-		mux.Handle("/media/", http.StripPrefix("/media", fsStore.Handler()))
+		// A listener may take an hour over a long narration: media streams.
+		mux.Handle("/media/", httpserver.Streaming(http.StripPrefix("/media", fsStore.Handler())))
 	}
 	gate.open(mux)
 	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
@@ -109,7 +125,7 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	s.queueFlags(fs)
 	s.workerFlags(fs)
 	stages := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run: clean, chunk, synth, stitch, publish, feed, webhook (env NARRATOR_STAGES)")
-	ops := fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090 (env NARRATOR_OPS_ADDR)")
+	ops := opsFlag(fs, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -138,6 +154,12 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	gate.open(mux)
 	r.log.Info("worker started", "stages", names, "nats", redact.URL(s.NATSURL), "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
+}
+
+// opsFlag registers --ops-addr, where a process serves its probes and
+// metrics.
+func opsFlag(fs *flag.FlagSet, more string) *string {
+	return fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090"+more+" (env NARRATOR_OPS_ADDR)")
 }
 
 // running is what a command that runs stages holds.
@@ -183,7 +205,8 @@ func listen(addr string, handler http.Handler) (*http.Server, <-chan error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Addr: ln.Addr().String(), Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New(handler, httpserver.Timeouts{})
+	srv.Addr = ln.Addr().String()
 	served := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
