@@ -151,14 +151,7 @@ func TestNoSecretInOutput(t *testing.T) {
 
 	// The HTTP server's life: probes, a refused sign-in, an API call.
 	s := startProcess(t, "serve", withKeyFile, "serve", "--stages", "none", "--http", "127.0.0.1:0")
-	var base string
-	waitFor(t, "serve to listen", time.Minute, func() bool {
-		m := servingAt.FindStringSubmatch(s.output())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	base := logged(t, s, servingAt)
 	get(t, base+"/readyz")
 	http.PostForm(base+"/dashboard/login", url.Values{"token": {"wrong-token-0000000000"}})
 	req, _ := http.NewRequest("GET", base+"/api/narrations", nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
 )
 
@@ -58,9 +59,11 @@ type stream struct {
 	rc *http.ResponseController
 }
 
-func startStream(w http.ResponseWriter) *stream {
+func startStream(w http.ResponseWriter, r *http.Request) *stream {
+	// The stream outlives the server's read and write deadlines, as long as
+	// its client keeps reading.
+	w = httpserver.Stream(w, r)
 	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -133,7 +136,7 @@ func (s *Server) narrationEvents(w http.ResponseWriter, r *http.Request, _ sessi
 		}
 	}
 	seen, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
-	st := startStream(w)
+	st := startStream(w, r)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go st.keepAlive(ctx, 15*time.Second)
@@ -183,7 +186,7 @@ func (s *Server) allEvents(w http.ResponseWriter, r *http.Request, _ session) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	since := time.Now() // nothing published after the client hears back is missed
-	st := startStream(w)
+	st := startStream(w, r)
 	go st.keepAlive(ctx, 15*time.Second)
 	trackers := map[string]*tracker{}
 	err := s.q.FollowAll(ctx, since, func(e queue.Event) bool {
