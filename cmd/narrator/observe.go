@@ -41,7 +41,12 @@ func setupTracing(ctx context.Context) (func(context.Context) error, error) {
 // gate serves a process's HTTP routes once it is ready: until then the
 // process is alive (/healthz) but not ready (/readyz and every other route
 // answer 503), while it waits for NATS.
-type gate struct{ h atomic.Pointer[http.Handler] }
+type gate struct {
+	h atomic.Pointer[http.Handler]
+	// noProbes keeps /healthz unanswered too, on a listener whose probes
+	// are served at another address.
+	noProbes bool
+}
 
 // open starts serving h.
 func (g *gate) open(h http.Handler) { g.h.Store(&h) }
@@ -51,7 +56,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(*h).ServeHTTP(w, r)
 		return
 	}
-	if r.URL.Path == "/healthz" {
+	if r.URL.Path == "/healthz" && !g.noProbes {
 		fmt.Fprintln(w, "ok")
 		return
 	}

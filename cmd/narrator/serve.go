@@ -44,12 +44,22 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	stages := splitStages(*stageList)
 	// Listen before NATS answers, so that probes see the process waiting
 	// for it rather than refusing connections.
-	var gate gate
+	var gate, opsGate gate
 	srv, served, err := listen(*addr, &gate)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	var opsSrv *http.Server
+	if *ops != "" {
+		// Probes and metrics stay off the public listener, even while
+		// NATS is awaited.
+		gate.noProbes = true
+		if opsSrv, _, err = listen(*ops, &opsGate); err != nil {
+			return err
+		}
+		defer opsSrv.Close()
+	}
 	r, err := s.start(ctx, stages)
 	if err != nil {
 		return err
@@ -82,17 +92,12 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	if *ops == "" {
+	if opsSrv == nil {
 		opsRoutes(mux, r.q, st)
 	} else {
-		// Probes and metrics stay off the public listener.
 		opsMux := http.NewServeMux()
 		opsRoutes(opsMux, r.q, st)
-		opsSrv, _, err := listen(*ops, opsMux)
-		if err != nil {
-			return err
-		}
-		defer opsSrv.Close()
+		opsGate.open(opsMux)
 		r.log.Info("serving probes and metrics", "ops", "http://"+opsSrv.Addr)
 	}
 	pl.Register(mux)
