@@ -58,6 +58,9 @@ type Config struct {
 	MaxBody int64
 	// HookTolerance is how old a CMS webhook's timestamp may be (default 5m).
 	HookTolerance time.Duration
+	// StreamsPerToken caps the event streams one token may hold open on
+	// this server at once (NARRATOR_STREAMS_PER_TOKEN, default 20).
+	StreamsPerToken int
 	// HookMaxBody caps a CMS webhook's body (NARRATOR_CMS_MAX_BODY,
 	// default DefaultHookMaxBody).
 	HookMaxBody int64
@@ -81,6 +84,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HookMaxBody == 0 {
 		c.HookMaxBody = DefaultHookMaxBody
+	}
+	if c.StreamsPerToken == 0 {
+		c.StreamsPerToken = 20
 	}
 	if len(c.Providers) == 0 && c.Options.Provider != "" {
 		c.Providers = []string{c.Options.Provider}
@@ -128,6 +134,9 @@ func (c *Config) Validate() error {
 	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
 		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
 	}
+	if c.StreamsPerToken < 0 {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_STREAMS_PER_TOKEN is %d; want at least 1", c.StreamsPerToken))
+	}
 	if c.HookMaxBody != 0 && c.HookMaxBody < 1024 {
 		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_MAX_BODY of %d bytes is too small for a CMS post", c.HookMaxBody))
 	}
@@ -148,6 +157,8 @@ type Server struct {
 	auth  *authenticator
 	pages *pages
 	mux   *http.ServeMux
+
+	streams openStreams
 }
 
 // New returns the handler. It panics if a dashboard template is missing,
