@@ -125,6 +125,7 @@ type Queue struct {
 	lexicons jetstream.KeyValue
 	seen     jetstream.KeyValue
 	usage    jetstream.KeyValue
+	sessions jetstream.KeyValue
 	blobs    jetstream.ObjectStore
 	audio    jetstream.ObjectStore
 	closed   chan struct{} // closed when the connection is closed
@@ -246,6 +247,18 @@ func (q *Queue) declare(ctx context.Context) error {
 	})
 	if err != nil {
 		return q.declareErr("key-value bucket "+UsageBucket, err)
+	}
+	q.sessions, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         SessionsBucket,
+		Description:    "narrator dashboard sessions and recent failed sign-ins, each key with its own TTL",
+		Storage:        jetstream.FileStorage,
+		Replicas:       q.cfg.Replicas,
+		History:        1,
+		TTL:            MaxSessionTTL,
+		LimitMarkerTTL: time.Minute,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+SessionsBucket, err)
 	}
 	q.blobs, err = q.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,

@@ -67,6 +67,18 @@ type Config struct {
 	// PlayerPath, when set ("/player/"), is where the listeners' player
 	// serves an article; the dashboard's preview embeds it.
 	PlayerPath string
+	// SessionLifetime is how long a dashboard sign-in lasts
+	// (NARRATOR_SESSION_LIFETIME, default 12h, at most 30 days).
+	SessionLifetime time.Duration
+	// SignInLimit is how many failed sign-ins an address may make in a
+	// SignInWindow before it must wait for the next (NARRATOR_SIGNIN_LIMIT,
+	// default 10); negative counts none. Every API server shares the count.
+	SignInLimit int
+	// ClientIPHeader names the header a reverse proxy puts the client's
+	// address in (NARRATOR_CLIENT_IP_HEADER: X-Forwarded-For, X-Real-IP),
+	// for counting failed sign-ins per client rather than per proxy. Set
+	// it only behind a proxy that sets it: clients can send it too.
+	ClientIPHeader string
 	// SecureCookies marks the login cookie Secure even on plain-HTTP
 	// requests, for a server behind a TLS-terminating proxy. HTTPS
 	// requests always get Secure cookies.
@@ -87,6 +99,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.StreamsPerToken == 0 {
 		c.StreamsPerToken = 20
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = 12 * time.Hour
+	}
+	if c.SignInLimit == 0 {
+		c.SignInLimit = 10
 	}
 	if len(c.Providers) == 0 && c.Options.Provider != "" {
 		c.Providers = []string{c.Options.Provider}
@@ -133,6 +151,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
 		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
+	}
+	if c.SessionLifetime < 0 || c.SessionLifetime > queue.MaxSessionTTL || (c.SessionLifetime > 0 && c.SessionLifetime < time.Minute) {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_SESSION_LIFETIME is %s; want 1m to %s", c.SessionLifetime, queue.MaxSessionTTL))
 	}
 	if c.StreamsPerToken < 0 {
 		errs = append(errs, fmt.Errorf("api: NARRATOR_STREAMS_PER_TOKEN is %d; want at least 1", c.StreamsPerToken))
