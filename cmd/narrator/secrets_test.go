@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,6 +41,8 @@ var secrets = map[string]string{
 	"polly url password":     "pollyURLPASSq7",
 	"polly url token":        "pollyURLTOKENq7",
 	"nats user (as a token)": "natsUSERq7",
+	"tsa url password":       "tsaURLPASSq7",
+	"tsa url token":          "tsaURLTOKENq7",
 }
 
 // runOnce runs narrator to completion and returns its exit code and output.
@@ -104,6 +107,17 @@ func TestNoSecretInOutput(t *testing.T) {
 		}
 		return p
 	}
+	// The publication's C2PA signing key: a line of the PEM stands for it.
+	var certOut bytes.Buffer
+	if code := run(t.Context(), []string{"c2pa", "cert", "--out", filepath.Join(dir, "c2pa")}, stdio{Out: &certOut, Err: &certOut}); code != 0 {
+		t.Fatalf("c2pa cert: %s", certOut.String())
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "c2pa", "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := maps.Clone(secrets)
+	secrets["c2pa key file"] = strings.Split(string(pem), "\n")[1]
 	common := []string{
 		"NATS_URL=" + natsURL,
 		"NARRATOR_DATA_DIR=" + filepath.Join(dir, "data"),
@@ -117,7 +131,10 @@ func TestNoSecretInOutput(t *testing.T) {
 		"NARRATOR_CMS_SECRET_FILE=" + file("cms-secret", secrets["cms secret file"]),
 		"NARRATOR_WEBHOOK_URLS=https://hooks:" + secrets["webhook url password"] + "@hooks.invalid/in?token=" + secrets["webhook url token"],
 		"NARRATOR_WEBHOOK_SECRET=" + secrets["webhook secret"],
+		"NARRATOR_C2PA_CERT_FILE=" + filepath.Join(dir, "c2pa", "cert.pem"),
+		"NARRATOR_C2PA_KEY_FILE=" + filepath.Join(dir, "c2pa", "key.pem"),
 	}
+	tsa := "NARRATOR_C2PA_TSA_URL=http://narrator:" + secrets["tsa url password"] + "@127.0.0.1:1/tsa?token=" + secrets["tsa url token"]
 	// with returns common and more, which win.
 	with := func(more ...string) []string { return append(slices.Clone(common), more...) }
 	withKey := with("OPENAI_API_KEY=" + secrets["openai key"])
@@ -143,6 +160,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^  (\S+(?: [a-z]+)?)\s{2,}`).FindAllStringSubmatch(top, -1) {
 		outputs[m[1]+" --help"] = help(append(strings.Fields(m[1]), "--help")...)
 	}
+
+	_, outputs["narrate --help, with a time-stamp authority"] = runOnce(t, with(tsa), "narrate", "--help")
 
 	// A worker's life.
 	w := startProcess(t, "worker", withKey, "worker", "--stages", "clean,synth", "--engine", "openai")
@@ -186,8 +205,16 @@ func TestNoSecretInOutput(t *testing.T) {
 	waitFor(t, "a synth retry", time.Minute, func() bool { return strings.Contains(n.output(), "synth   retrying") })
 	outputs["narrate, speech service unreachable"] = n.stop(t)
 
-	// A narration through the cluster, and its status.
 	article := file("article.txt", "Council\n\nThe council met on Tuesday and voted to repair the bridge.")
+
+	// A narration whose time-stamp authority cannot be reached: the stitch
+	// stage's retries name it.
+	stamped := file("stamped.txt", "Stamped\n\nThe mayor opened the new library on Friday.")
+	n = startProcess(t, "narrate", with(tsa), "narrate", stamped)
+	waitFor(t, "a stitch retry", time.Minute, func() bool { return strings.Contains(n.output(), "stitch  retrying") })
+	outputs["narrate, time-stamp authority unreachable"] = n.stop(t)
+
+	// A narration through the cluster, and its status.
 	code, out := runOnce(t, withKey, "narrate", "-o", filepath.Join(dir, "article.mp3"), article)
 	if code != 0 {
 		t.Errorf("narrate: exit %d:\n%s", code, out)
