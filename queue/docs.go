@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -62,4 +63,44 @@ func (d *Docs) Update(ctx context.Context, key string, change func(old []byte) (
 			return nil, fmt.Errorf("queue: update %s: %w", key, err)
 		}
 	}
+}
+
+// ErrDocExists is returned by Create for a key that is already stored.
+var ErrDocExists = errors.New("queue: document exists")
+
+// SessionsBucket holds the dashboard's sessions and failed sign-ins.
+const SessionsBucket = "narrator-sessions"
+
+// MaxSessionTTL is the longest a document of the sessions bucket lives.
+const MaxSessionTTL = 30 * 24 * time.Hour
+
+// Sessions returns the bucket of dashboard sessions and failed sign-ins,
+// whose documents expire one by one (see Create).
+func (q *Queue) Sessions() *Docs { return &Docs{q.kv(q.sessions)} }
+
+// Create stores a new document that the server deletes ttl after (at most
+// MaxSessionTTL); it fails with ErrDocExists if the key is taken. Only the
+// sessions bucket allows a ttl. Values must differ from every other
+// writer's (carry a nonce), so that a repeat after a lost answer can tell
+// its own write.
+func (d *Docs) Create(ctx context.Context, key string, data []byte, ttl time.Duration) error {
+	err := d.kv.write(ctx, key, data, func(ctx context.Context) error {
+		_, err := d.kv.kv.Create(ctx, key, data, jetstream.KeyTTL(ttl))
+		return err
+	})
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("%w: %s", ErrDocExists, key)
+	}
+	if err != nil {
+		return fmt.Errorf("queue: create %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes a document; removing one that is not there is no error.
+func (d *Docs) Delete(ctx context.Context, key string) error {
+	if err := d.kv.delete(ctx, key); err != nil {
+		return fmt.Errorf("queue: delete %s: %w", key, err)
+	}
+	return nil
 }

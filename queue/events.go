@@ -83,6 +83,7 @@ func (q *Queue) Follow(ctx context.Context, job string, rev int, fn func(Event) 
 	if err != nil {
 		return fmt.Errorf("queue: follow job %s: %w", job, err)
 	}
+	defer q.release(c)
 	events, stop := context.WithCancel(ctx)
 	defer stop()
 	var ended atomic.Pointer[Job]
@@ -194,6 +195,7 @@ func (q *Queue) FollowAll(ctx context.Context, since time.Time, fn func(Event) b
 	if err != nil {
 		return fmt.Errorf("queue: follow all jobs: %w", err)
 	}
+	defer q.release(c)
 	return consume(ctx, c, fn)
 }
 
@@ -206,4 +208,18 @@ func (q *Queue) orderedConsumer(ctx context.Context, cfg jetstream.OrderedConsum
 		return err
 	})
 	return c, err
+}
+
+// release deletes a follower's consumer on the server as soon as it is
+// done with it. The server would otherwise keep it, and its goroutines,
+// until it had been inactive for five minutes: a page reloaded a few
+// times a minute would hold hundreds.
+func (q *Queue) release(c jetstream.Consumer) {
+	info := c.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q.js.DeleteConsumer(ctx, EventStream, info.Name) // if this fails, the server reaps it in time
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // Names of what the queue declares in JetStream.
@@ -123,6 +125,7 @@ type Queue struct {
 	lexicons jetstream.KeyValue
 	seen     jetstream.KeyValue
 	usage    jetstream.KeyValue
+	sessions jetstream.KeyValue
 	blobs    jetstream.ObjectStore
 	audio    jetstream.ObjectStore
 	closed   chan struct{} // closed when the connection is closed
@@ -157,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		q.Close()
-		return nil, fmt.Errorf("queue: connect to NATS at %s: %w", url, err)
+		return nil, fmt.Errorf("queue: connect to NATS at %s: %w", redact.URL(url), err)
 	}
 	q.nc = nc
 	if q.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.RequestTimeout)); err != nil {
@@ -245,6 +248,18 @@ func (q *Queue) declare(ctx context.Context) error {
 	if err != nil {
 		return q.declareErr("key-value bucket "+UsageBucket, err)
 	}
+	q.sessions, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         SessionsBucket,
+		Description:    "narrator dashboard sessions and recent failed sign-ins, each key with its own TTL",
+		Storage:        jetstream.FileStorage,
+		Replicas:       q.cfg.Replicas,
+		History:        1,
+		TTL:            MaxSessionTTL,
+		LimitMarkerTTL: time.Minute,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+SessionsBucket, err)
+	}
 	q.blobs, err = q.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      BlobsBucket,
 		Description: "narrator intermediate files: sources, scripts, stitched audio",
@@ -311,7 +326,7 @@ func ensure[T any](ctx context.Context, q *Queue, declare func(ctx context.Conte
 
 func (q *Queue) declareErr(what string, err error) error {
 	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-		return fmt.Errorf("queue: %s: JetStream is not enabled on the NATS server at %s (start it with -js)", what, q.nc.ConnectedUrlRedacted())
+		return fmt.Errorf("queue: %s: JetStream is not enabled on the NATS server at %s (start it with -js)", what, redact.URL(q.nc.ConnectedUrl()))
 	}
 	return fmt.Errorf("queue: declare %s: %w", what, err)
 }

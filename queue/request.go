@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // ErrUnavailable is the cause of a NATS request that kept failing for the
@@ -70,7 +72,7 @@ func (q *Queue) retry(ctx context.Context, window, timeout time.Duration, op fun
 		}
 		if window == 0 && time.Since(logged) > 10*time.Second {
 			logged = time.Now()
-			q.cfg.Logger.Warn("waiting for NATS", "url", q.nc.ConnectedUrlRedacted(), "status", q.nc.Status().String(),
+			q.cfg.Logger.Warn("waiting for NATS", "url", redact.URL(q.nc.ConnectedUrl()), "status", q.nc.Status().String(),
 				"waited", time.Since(start).Round(time.Second), "err", err)
 		}
 		t := time.NewTimer(wait)

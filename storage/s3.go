@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // S3 stores objects in an S3 bucket: AWS S3 or any S3-compatible server.
@@ -90,7 +92,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		s.base = cfg.bucketURL(awsCfg.Region)
 	}
 	if cfg.Endpoint != "" {
-		s.where = fmt.Sprintf("bucket %q at %s", cfg.Bucket, cfg.Endpoint)
+		s.where = fmt.Sprintf("bucket %q at %s", cfg.Bucket, redact.URL(cfg.Endpoint))
 	} else {
 		s.where = fmt.Sprintf("bucket %q in AWS S3 region %s", cfg.Bucket, awsCfg.Region)
 	}
@@ -234,6 +236,7 @@ var permanentCodes = map[string]string{
 // bucket and the endpoint, mapping missing keys to ErrNotFound and errors
 // retrying cannot fix to permanent ones.
 func (s *S3) fail(op, key string, err error) error {
+	err = redact.Error(err, s.cfg.Endpoint) // the SDK's errors may repeat the endpoint
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	if errors.As(err, &nsk) || errors.As(err, &nf) {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // Checksum modes for S3Config.Checksum.
@@ -119,15 +121,17 @@ func (c *S3Config) Validate() error {
 		u, err := url.Parse(c.Endpoint)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			add("endpoint %q: use a URL such as https://s3.example.com or http://127.0.0.1:7070", c.Endpoint)
+			add("endpoint %q: use a URL such as https://s3.example.com or http://127.0.0.1:7070", redact.URL(c.Endpoint))
+		case u.User != nil || u.RawQuery != "":
+			add("endpoint %q: S3 takes no credentials or query in its URL; set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY", redact.URL(c.Endpoint))
 		case !c.PathStyle && isIPOrLocal(u.Hostname()):
-			add("endpoint %q: a bucket cannot be a subdomain of %s: set S3_PATH_STYLE=true", c.Endpoint, u.Hostname())
+			add("endpoint %q: a bucket cannot be a subdomain of %s: set S3_PATH_STYLE=true", redact.URL(c.Endpoint), u.Hostname())
 		}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("public URL %q: use an absolute URL such as https://cdn.example.com/audio", c.PublicURL)
+			add("public URL %q: use an absolute URL such as https://cdn.example.com/audio", redact.URL(c.PublicURL))
 		}
 	}
 	if c.Checksum != ChecksumWhenRequired && c.Checksum != ChecksumWhenSupported {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/narrator-project/narrator/services/c2pa"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 func init() {
@@ -28,7 +29,7 @@ type credentials struct {
 func (c *credentials) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.On, "c2pa", envBool("NARRATOR_C2PA", true), "sign Content Credentials (C2PA) into every narration (env NARRATOR_C2PA)")
 	fs.StringVar(&c.CertFile, "c2pa-cert", env("NARRATOR_C2PA_CERT_FILE", ""), "PEM file of the publication's signing certificate and its intermediates; with the key in NARRATOR_C2PA_KEY_FILE. Default: a test certificate generated in the data directory, embedded NATS only (env NARRATOR_C2PA_CERT_FILE)")
-	fs.StringVar(&c.TSA, "c2pa-tsa", env("NARRATOR_C2PA_TSA_URL", ""), "RFC 3161 time-stamp authority that countersigns each manifest; none by default (env NARRATOR_C2PA_TSA_URL)")
+	urlVar(fs, &c.TSA, "c2pa-tsa", env("NARRATOR_C2PA_TSA_URL", ""), "`URL` of an RFC 3161 time-stamp authority that countersigns each manifest; none by default (env NARRATOR_C2PA_TSA_URL)")
 	fs.BoolVar(&c.TextHash, "c2pa-text-hash", envBool("NARRATOR_C2PA_TEXT_HASH", true), "record the SHA-256 of the article text as the audio's ingredient (env NARRATOR_C2PA_TEXT_HASH)")
 }
 
@@ -60,7 +61,7 @@ func (s *settings) signer(log *slog.Logger) (*c2pa.Signer, error) {
 		if err != nil {
 			return nil, err
 		}
-		log.Info("c2pa: signing Content Credentials", "signer", sg.Subject(), "expires", sg.Expires().Format("2006-01-02"), "tsa", c.TSA)
+		log.Info("c2pa: signing Content Credentials", "signer", sg.Subject(), "expires", sg.Expires().Format("2006-01-02"), "tsa", redact.URL(c.TSA))
 		return sg, nil
 	}
 	dir := filepath.Join(s.DataDir, "c2pa")

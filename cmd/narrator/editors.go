@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
@@ -21,6 +22,7 @@ type editorsEnv struct {
 
 // loadEditorsEnv reads NARRATOR_API_TOKENS, NARRATOR_CMS_SECRET (each or
 // its _FILE), NARRATOR_PRICES, NARRATOR_PLAYER_PATH, NARRATOR_SECURE_COOKIES,
+// the sessions', sign-ins', event streams' and CMS hook's limits,
 // NARRATOR_WEBHOOK_URLS and NARRATOR_WEBHOOK_SECRET (or _FILE); submitted
 // narrations get options. Every problem is reported at once.
 func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsEnv, error) {
@@ -46,12 +48,52 @@ func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsE
 			errs = append(errs, fmt.Errorf("NARRATOR_SECURE_COOKIES %q: want true or false", v))
 		}
 	}
+	if v := getenv("NARRATOR_SESSION_LIFETIME"); v != "" {
+		if ed.API.SessionLifetime, err = time.ParseDuration(v); err != nil {
+			errs = append(errs, fmt.Errorf("NARRATOR_SESSION_LIFETIME %q: want a duration such as 12h", v))
+		}
+	}
+	switch v := getenv("NARRATOR_SIGNIN_LIMIT"); v {
+	case "":
+	case "off":
+		ed.API.SignInLimit = -1
+	default:
+		if ed.API.SignInLimit, err = strconv.Atoi(v); err != nil || ed.API.SignInLimit < 1 {
+			errs = append(errs, fmt.Errorf("NARRATOR_SIGNIN_LIMIT %q: want failed sign-ins per 15 minutes (at least 1), or off", v))
+		}
+	}
+	ed.API.ClientIPHeader = getenv("NARRATOR_CLIENT_IP_HEADER")
+	if v := getenv("NARRATOR_STREAMS_PER_TOKEN"); v != "" {
+		if ed.API.StreamsPerToken, err = strconv.Atoi(v); err != nil || ed.API.StreamsPerToken < 1 {
+			errs = append(errs, fmt.Errorf("NARRATOR_STREAMS_PER_TOKEN %q: want a number of event streams, at least 1", v))
+		}
+	}
+	if v := getenv("NARRATOR_CMS_MAX_BODY"); v != "" {
+		if ed.API.HookMaxBody, err = parseBytes(v); err != nil {
+			errs = append(errs, fmt.Errorf("NARRATOR_CMS_MAX_BODY: %w", err))
+		}
+	}
 	errs = append(errs, ed.API.Validate())
 
 	ed.Webhook.URLs = webhook.SplitURLs(getenv("NARRATOR_WEBHOOK_URLS"))
 	ed.Webhook.Secret, err = readSecretEnv(getenv, "NARRATOR_WEBHOOK_SECRET")
 	errs = append(errs, err, ed.Webhook.Validate())
 	return ed, errors.Join(errs...)
+}
+
+// parseBytes reads a size in bytes: "2097152", "512KiB" or "2MiB".
+func parseBytes(v string) (int64, error) {
+	num, unit := v, int64(1)
+	for suffix, n := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if rest, ok := strings.CutSuffix(v, suffix); ok {
+			num, unit = rest, n
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q: want bytes, such as 2MiB or 512KiB", v)
+	}
+	return n * unit, nil
 }
 
 // readSecretEnv reads NAME, or the file NAME_FILE names (for container

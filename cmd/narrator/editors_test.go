@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/narrator-project/narrator/queue"
 )
@@ -23,7 +24,16 @@ func TestLoadEditorsEnv(t *testing.T) {
 			"NARRATOR_API_TOKENS_FILE": tokenFile, "NARRATOR_CMS_SECRET": "cms-secret-0123456789",
 			"NARRATOR_PRICES": "openai:15", "NARRATOR_PLAYER_PATH": "/player/", "NARRATOR_SECURE_COOKIES": "true",
 			"NARRATOR_WEBHOOK_URLS": "https://hooks.example/narrator", "NARRATOR_WEBHOOK_SECRET": "whsec-0123456789abcdef",
+			"NARRATOR_SESSION_LIFETIME": "8h", "NARRATOR_SIGNIN_LIMIT": "5", "NARRATOR_CLIENT_IP_HEADER": "X-Forwarded-For",
+			"NARRATOR_STREAMS_PER_TOKEN": "4", "NARRATOR_CMS_MAX_BODY": "512KiB",
 		}, ""},
+		{"sign-in limit off", map[string]string{"NARRATOR_SIGNIN_LIMIT": "off"}, ""},
+		{"bad lifetime", map[string]string{"NARRATOR_SESSION_LIFETIME": "a day"}, "NARRATOR_SESSION_LIFETIME"},
+		{"lifetime too long", map[string]string{"NARRATOR_SESSION_LIFETIME": "2000h"}, "NARRATOR_SESSION_LIFETIME"},
+		{"bad sign-in limit", map[string]string{"NARRATOR_SIGNIN_LIMIT": "0"}, "NARRATOR_SIGNIN_LIMIT"},
+		{"bad stream cap", map[string]string{"NARRATOR_STREAMS_PER_TOKEN": "many"}, "NARRATOR_STREAMS_PER_TOKEN"},
+		{"bad hook body", map[string]string{"NARRATOR_CMS_MAX_BODY": "2 GB"}, "NARRATOR_CMS_MAX_BODY"},
+		{"tiny hook body", map[string]string{"NARRATOR_CMS_MAX_BODY": "100"}, "NARRATOR_CMS_MAX_BODY"},
 		{"bad token", map[string]string{"NARRATOR_API_TOKENS": "newsdesk:admin:0123456789abcdef0123"}, "NARRATOR_API_TOKENS"},
 		{"token and file", map[string]string{"NARRATOR_API_TOKENS": "x", "NARRATOR_API_TOKENS_FILE": tokenFile}, "not both"},
 		{"missing file", map[string]string{"NARRATOR_CMS_SECRET_FILE": filepath.Join(dir, "nope")}, "NARRATOR_CMS_SECRET_FILE"},
@@ -38,7 +48,9 @@ func TestLoadEditorsEnv(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tc.name == "everything" && (len(ed.API.Tokens) != 2 || ed.API.CMSSecret == "" || len(ed.Webhook.URLs) != 1 || !ed.API.SecureCookies) {
+				if tc.name == "everything" && (len(ed.API.Tokens) != 2 || ed.API.CMSSecret == "" || len(ed.Webhook.URLs) != 1 || !ed.API.SecureCookies ||
+					ed.API.SessionLifetime != 8*time.Hour || ed.API.SignInLimit != 5 || ed.API.ClientIPHeader != "X-Forwarded-For" ||
+					ed.API.StreamsPerToken != 4 || ed.API.HookMaxBody != 512<<10) {
 					t.Errorf("read %+v", ed)
 				}
 				return

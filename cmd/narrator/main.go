@@ -122,6 +122,8 @@ var secretsHelp = []string{
 	"CMS webhook secret (env NARRATOR_CMS_SECRET, or a file: env NARRATOR_CMS_SECRET_FILE)",
 	"outgoing webhooks: endpoints, comma-separated, and the signing secret (env NARRATOR_WEBHOOK_URLS, env NARRATOR_WEBHOOK_SECRET, or a file: env NARRATOR_WEBHOOK_SECRET_FILE)",
 	"dashboard: prices in dollars per million characters, provider:price (env NARRATOR_PRICES); player path for previews (env NARRATOR_PLAYER_PATH); cookies marked Secure behind a TLS proxy (env NARRATOR_SECURE_COOKIES)",
+	"dashboard sign-ins: how long one lasts, default 12h (env NARRATOR_SESSION_LIFETIME); failed sign-ins an address may make per 15 minutes, default 10, or off (env NARRATOR_SIGNIN_LIMIT); the header a reverse proxy gives the client's address in, e.g. X-Forwarded-For (env NARRATOR_CLIENT_IP_HEADER)",
+	"limits: event streams one API token may hold open per server, default 20 (env NARRATOR_STREAMS_PER_TOKEN); a CMS webhook's body, default 2MiB (env NARRATOR_CMS_MAX_BODY)",
 	"traces: OTLP/HTTP endpoint; off when unset (env OTEL_EXPORTER_OTLP_ENDPOINT)",
 	"C2PA signing key of the publication, PEM, with --c2pa-cert (env NARRATOR_C2PA_KEY, or a file: env NARRATOR_C2PA_KEY_FILE)",
 }

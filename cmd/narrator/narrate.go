@@ -137,7 +137,7 @@ func defaultStages() []string {
 // standard input.
 func narrationRequest(arg string, stdin io.Reader) (pipeline.Request, error) {
 	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		return pipeline.Request{URL: arg, ArticleID: pipeline.JobID(arg)}, nil
+		return pipeline.Request{URL: arg, ArticleID: arg}, nil
 	}
 	var (
 		body []byte

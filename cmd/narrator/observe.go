@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,12 @@ func setupTracing(ctx context.Context) (func(context.Context) error, error) {
 // gate serves a process's HTTP routes once it is ready: until then the
 // process is alive (/healthz) but not ready (/readyz and every other route
 // answer 503), while it waits for NATS.
-type gate struct{ h atomic.Pointer[http.Handler] }
+type gate struct {
+	h atomic.Pointer[http.Handler]
+	// noProbes keeps /healthz unanswered too, on a listener whose probes
+	// are served at another address.
+	noProbes bool
+}
 
 // open starts serving h.
 func (g *gate) open(h http.Handler) { g.h.Store(&h) }
@@ -50,7 +56,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(*h).ServeHTTP(w, r)
 		return
 	}
-	if r.URL.Path == "/healthz" {
+	if r.URL.Path == "/healthz" && !g.noProbes {
 		fmt.Fprintln(w, "ok")
 		return
 	}
@@ -74,22 +80,38 @@ func metricsHandler(q *queue.Queue) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
-// readyHandler answers 200 when NATS and storage are reachable, 503 with
-// the reason when not.
+// readyHandler answers 200 when NATS and storage are reachable, 503 when
+// either is not; the body has a line per dependency ("nats: ok",
+// "storage: down: <why>"), so the probe's log says which is down.
 func readyHandler(q *queue.Queue, st storage.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		err := q.Ping(ctx)
+		type check struct {
+			name string
+			err  error
+		}
+		checks := []check{{"nats", q.Ping(ctx)}}
 		if st != nil {
-			if _, serr := st.List(ctx, "narrator-readyz-probe/"); serr != nil {
-				err = errors.Join(err, fmt.Errorf("storage: %w", serr))
+			_, err := st.List(ctx, "narrator-readyz-probe/")
+			checks = append(checks, check{"storage", err})
+		}
+		var b strings.Builder
+		status := http.StatusOK
+		for _, c := range checks {
+			if c.err != nil {
+				status = http.StatusServiceUnavailable
+				fmt.Fprintf(&b, "%s: down: %v\n", c.name, c.err)
+			} else {
+				fmt.Fprintf(&b, "%s: ok\n", c.name)
 			}
 		}
-		if err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if status != http.StatusOK {
+			w.Header().Set("Retry-After", "5")
 		}
-		fmt.Fprintln(w, "ready")
+		w.WriteHeader(status)
+		io.WriteString(w, b.String())
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/redact"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -30,6 +33,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	s.workerFlags(fs)
 	fs.StringVar(&s.NATSListen, "nats-listen", env("NARRATOR_NATS_LISTEN", ""), "let other processes reach the embedded NATS server at this address, e.g. 127.0.0.1:4222 (env NARRATOR_NATS_LISTEN)")
 	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
+	ops := opsFlag(fs, "; when set, the HTTP listener serves none of them")
 	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,19 +44,29 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	stages := splitStages(*stageList)
 	// Listen before NATS answers, so that probes see the process waiting
 	// for it rather than refusing connections.
-	var gate gate
+	var gate, opsGate gate
 	srv, served, err := listen(*addr, &gate)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	var opsSrv *http.Server
+	if *ops != "" {
+		// Probes and metrics stay off the public listener, even while
+		// NATS is awaited.
+		gate.noProbes = true
+		if opsSrv, _, err = listen(*ops, &opsGate); err != nil {
+			return err
+		}
+		defer opsSrv.Close()
+	}
 	r, err := s.start(ctx, stages)
 	if err != nil {
 		return err
 	}
 	defer r.close(ctx)
 	if u := r.q.ClientURL(); u != "" && s.NATSURL == "" {
-		r.log.Info("embedded NATS server listening", "url", u)
+		r.log.Info("embedded NATS server listening", "url", redact.URL(u))
 	}
 	st, err := s.openStore(ctx)
 	if err != nil {
@@ -78,14 +92,22 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	opsRoutes(mux, r.q, st)
+	if opsSrv == nil {
+		opsRoutes(mux, r.q, st)
+	} else {
+		opsMux := http.NewServeMux()
+		opsRoutes(opsMux, r.q, st)
+		opsGate.open(opsMux)
+		r.log.Info("serving probes and metrics", "ops", "http://"+opsSrv.Addr)
+	}
 	pl.Register(mux)
 	for _, prefix := range api.Prefixes {
 		mux.Handle(prefix, editors)
 	}
 	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	if fsStore, ok := st.(*storage.FS); ok {
-		mux.Handle("/media/", http.StripPrefix("/media", fsStore.Handler()))
+		// A listener may take an hour over a long narration: media streams.
+		mux.Handle("/media/", httpserver.Streaming(http.StripPrefix("/media", fsStore.Handler())))
 	}
 	gate.open(mux)
 	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
@@ -108,7 +130,7 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	s.queueFlags(fs)
 	s.workerFlags(fs)
 	stages := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run: clean, chunk, synth, stitch, publish, feed, webhook (env NARRATOR_STAGES)")
-	ops := fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090 (env NARRATOR_OPS_ADDR)")
+	ops := opsFlag(fs, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -135,8 +157,14 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	mux := http.NewServeMux()
 	opsRoutes(mux, r.q, nil)
 	gate.open(mux)
-	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
+	r.log.Info("worker started", "stages", names, "nats", redact.URL(s.NATSURL), "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
+}
+
+// opsFlag registers --ops-addr, where a process serves its probes and
+// metrics.
+func opsFlag(fs *flag.FlagSet, more string) *string {
+	return fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090"+more+" (env NARRATOR_OPS_ADDR)")
 }
 
 // running is what a command that runs stages holds.
@@ -182,7 +210,8 @@ func listen(addr string, handler http.Handler) (*http.Server, <-chan error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Addr: ln.Addr().String(), Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New(handler, httpserver.Timeouts{})
+	srv.Addr = ln.Addr().String()
 	served := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)

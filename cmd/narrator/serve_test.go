@@ -38,6 +38,21 @@ func get(t *testing.T, u string) (int, string) {
 
 var servingAt = regexp.MustCompile(`msg=serving http=(http://\S+)`)
 
+// logged waits for a process to log a line matching re and returns the
+// line's first group.
+func logged(t *testing.T, p *process, re *regexp.Regexp) string {
+	t.Helper()
+	var got string
+	waitFor(t, p.name+" to log "+re.String(), time.Minute, func() bool {
+		m := re.FindStringSubmatch(p.output())
+		if m != nil {
+			got = m[1]
+		}
+		return m != nil
+	})
+	return got
+}
+
 // TestServeMetricsAndReadiness runs narrator serve against a NATS server the
 // test stops and restarts: /readyz fails while NATS is away and recovers,
 // and /metrics shows the pipeline's work after a job.
@@ -56,18 +71,13 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startProcess(t, "serve", []string{"NATS_URL=" + natsURL, "NARRATOR_ENGINE=local", "OPENAI_API_KEY=", "NARRATOR_DATA_DIR=" + t.TempDir()},
+	const token = "reader-secret-0123456789"
+	srv := startProcess(t, "serve", []string{"NATS_URL=" + natsURL, "NARRATOR_ENGINE=local", "OPENAI_API_KEY=", "NARRATOR_DATA_DIR=" + t.TempDir(),
+		"NARRATOR_API_TOKENS=stats:read:" + token},
 		"serve", "--http", "127.0.0.1:0")
-	var base string
-	waitFor(t, "serve to listen", time.Minute, func() bool {
-		m := servingAt.FindStringSubmatch(srv.output())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
-	if code, body := get(t, base+"/readyz"); code != http.StatusOK {
-		t.Fatalf("/readyz with NATS up: %d %s", code, body)
+	base := logged(t, srv, servingAt)
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "nats: ok\nstorage: ok\n" {
+		t.Fatalf("/readyz with NATS up: %d %q", code, body)
 	}
 
 	p, err := pipeline.New(pipeline.Deps{Queue: q}, pipeline.Config{})
@@ -110,6 +120,22 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 		code, _ := get(t, base+"/readyz")
 		return code == http.StatusServiceUnavailable
 	})
+	// The probe says which dependency is down; the API answers 503 with
+	// Retry-After rather than an internal error.
+	if _, body := get(t, base+"/readyz"); !strings.HasPrefix(body, "nats: down: ") || !strings.Contains(body, "\nstorage: ok\n") {
+		t.Errorf("/readyz without NATS: %q, want nats down and storage ok", body)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/narrations/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "NATS") {
+		t.Errorf("API without NATS: %d, Retry-After %q, %s; want 503 with Retry-After naming NATS", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
 	q, err = queue.Open(ctx, queue.Config{DataDir: natsDir, Listen: u.Host})
 	if err != nil {
 		t.Fatal(err)
@@ -119,4 +145,27 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 		code, _ := get(t, base+"/readyz")
 		return code == http.StatusOK
 	})
+}
+
+// TestServeOpsAddrKeepsProbesOffThePublicListener: with --ops-addr, the
+// probes and metrics are served there and not on the public listener.
+func TestServeOpsAddrKeepsProbesOffThePublicListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	srv := startProcess(t, "serve", []string{"NARRATOR_ENGINE=local", "OPENAI_API_KEY=", "NATS_URL=", "NARRATOR_DATA_DIR=" + t.TempDir()},
+		"serve", "--stages", "none", "--http", "127.0.0.1:0", "--ops-addr", "127.0.0.1:0")
+	ops := logged(t, srv, regexp.MustCompile(`msg="serving probes and metrics" ops=(http://\S+)`))
+	base := logged(t, srv, servingAt)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if code, _ := get(t, base+path); code != http.StatusNotFound {
+			t.Errorf("public %s: %d, want 404", path, code)
+		}
+		if code, body := get(t, ops+path); code != http.StatusOK {
+			t.Errorf("ops %s: %d %.200s, want 200", path, code, body)
+		}
+	}
+	if code, _ := get(t, base+"/dashboard/login"); code != http.StatusOK {
+		t.Errorf("public /dashboard/login: %d, want 200", code)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/redact"
 	"github.com/narrator-project/narrator/services/synth"
 	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage"
@@ -66,6 +67,26 @@ func envBool(name string, def bool) bool {
 	}
 	return def
 }
+
+// urlVar defines a flag holding a URL. A URL may carry credentials (user
+// information, a token in the query), so help shows its default, which
+// comes from the environment, redacted.
+func urlVar(fs *flag.FlagSet, p *string, name, def, usage string) {
+	*p = def
+	fs.Var((*urlValue)(p), name, usage)
+}
+
+// urlValue is a string flag that shows itself redacted.
+type urlValue string
+
+func (u *urlValue) String() string {
+	if u == nil {
+		return ""
+	}
+	return redact.URL(string(*u))
+}
+
+func (u *urlValue) Set(v string) error { *u = urlValue(v); return nil }
 
 // settings are the configuration the running commands share. Every field
 // has a flag and an environment variable; flags win.
@@ -116,7 +137,7 @@ type settings struct {
 // queueFlags registers the flags that say where NATS is.
 func (s *settings) queueFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.DataDir, "data-dir", env("NARRATOR_DATA_DIR", "./data"), "directory for the embedded NATS store and local media (env NARRATOR_DATA_DIR)")
-	fs.StringVar(&s.NATSURL, "nats-url", env("NATS_URL", ""), "NATS server or cluster to use instead of the embedded one (env NATS_URL)")
+	urlVar(fs, &s.NATSURL, "nats-url", env("NATS_URL", ""), "NATS server or cluster `URL` to use instead of the embedded one (env NATS_URL)")
 	fs.IntVar(&s.Replicas, "replicas", envInt("NARRATOR_REPLICAS", 1), "stream and bucket replicas; 3 on a cluster (env NARRATOR_REPLICAS)")
 	fs.DurationVar(&s.AckWait, "ack-wait", envDuration("NARRATOR_ACK_WAIT", 30*time.Second), "redeliver a task when its worker is silent this long (env NARRATOR_ACK_WAIT)")
 	fs.IntVar(&s.MaxDeliver, "max-deliver", envInt("NARRATOR_MAX_DELIVER", 6), "deliveries of a task before its job fails (env NARRATOR_MAX_DELIVER)")
@@ -137,9 +158,9 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.Voice, "voice", env("NARRATOR_VOICE", ""), "voice; default the provider's voice for the article's language (env NARRATOR_VOICE)")
 	fs.Float64Var(&s.Speed, "speed", envFloat("NARRATOR_SPEED", 1), "speech speed, 0.25 to 4 (env NARRATOR_SPEED)")
 	fs.StringVar(&s.Instructions, "instructions", env("NARRATOR_INSTRUCTIONS", ""), "style instructions for gpt-4o-mini-tts (env NARRATOR_INSTRUCTIONS)")
-	fs.StringVar(&s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API URL (env OPENAI_BASE_URL)")
+	urlVar(fs, &s.OpenAIURL, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible server's API `URL` (env OPENAI_BASE_URL)")
 	fs.StringVar(&s.PubFile, "publications", env("NARRATOR_PUBLICATIONS_FILE", ""), "JSON file of each publication's voice, model, speed and instructions (env NARRATOR_PUBLICATIONS_FILE)")
-	fs.StringVar(&s.PollyURL, "polly-endpoint", env("POLLY_ENDPOINT", ""), "Amazon Polly endpoint, e.g. a VPC endpoint; default the region's (env POLLY_ENDPOINT)")
+	urlVar(fs, &s.PollyURL, "polly-endpoint", env("POLLY_ENDPOINT", ""), "Amazon Polly endpoint `URL`, e.g. a VPC endpoint; default the region's (env POLLY_ENDPOINT)")
 	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
@@ -150,12 +171,12 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
 	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
-	fs.StringVar(&s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", "http://127.0.0.1:8080"), "address listeners reach narrator serve at, for media URLs (env NARRATOR_PUBLIC_URL)")
+	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", "http://127.0.0.1:8080"), "`URL` listeners reach narrator serve at, for media URLs (env NARRATOR_PUBLIC_URL)")
 	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
-	fs.StringVar(&s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server URL (env S3_ENDPOINT)")
+	urlVar(fs, &s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server `URL` (env S3_ENDPOINT)")
 	fs.StringVar(&s.S3Region, "s3-region", env("S3_REGION", ""), "bucket region (env S3_REGION)")
 	fs.StringVar(&s.S3Prefix, "s3-prefix", env("S3_PREFIX", ""), "key prefix in the bucket (env S3_PREFIX)")
-	fs.StringVar(&s.S3PublicURL, "s3-public-url", env("S3_PUBLIC_URL", ""), "public address of the bucket, e.g. a CDN (env S3_PUBLIC_URL)")
+	urlVar(fs, &s.S3PublicURL, "s3-public-url", env("S3_PUBLIC_URL", ""), "public `URL` of the bucket, e.g. a CDN (env S3_PUBLIC_URL)")
 	fs.BoolVar(&s.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", false), "path-style bucket URLs, for IP and localhost endpoints (env S3_PATH_STYLE)")
 	fs.StringVar(&s.S3Checksum, "s3-checksum", env("S3_CHECKSUM", ""), "when_required (default) or when_supported (env S3_CHECKSUM)")
 	s.pub.publicationFlags(fs)

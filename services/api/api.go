@@ -58,9 +58,27 @@ type Config struct {
 	MaxBody int64
 	// HookTolerance is how old a CMS webhook's timestamp may be (default 5m).
 	HookTolerance time.Duration
+	// StreamsPerToken caps the event streams one token may hold open on
+	// this server at once (NARRATOR_STREAMS_PER_TOKEN, default 20).
+	StreamsPerToken int
+	// HookMaxBody caps a CMS webhook's body (NARRATOR_CMS_MAX_BODY,
+	// default DefaultHookMaxBody).
+	HookMaxBody int64
 	// PlayerPath, when set ("/player/"), is where the listeners' player
 	// serves an article; the dashboard's preview embeds it.
 	PlayerPath string
+	// SessionLifetime is how long a dashboard sign-in lasts
+	// (NARRATOR_SESSION_LIFETIME, default 12h, at most 30 days).
+	SessionLifetime time.Duration
+	// SignInLimit is how many failed sign-ins an address may make in a
+	// SignInWindow before it must wait for the next (NARRATOR_SIGNIN_LIMIT,
+	// default 10); negative counts none. Every API server shares the count.
+	SignInLimit int
+	// ClientIPHeader names the header a reverse proxy puts the client's
+	// address in (NARRATOR_CLIENT_IP_HEADER: X-Forwarded-For, X-Real-IP),
+	// for counting failed sign-ins per client rather than per proxy. Set
+	// it only behind a proxy that sets it: clients can send it too.
+	ClientIPHeader string
 	// SecureCookies marks the login cookie Secure even on plain-HTTP
 	// requests, for a server behind a TLS-terminating proxy. HTTPS
 	// requests always get Secure cookies.
@@ -76,6 +94,18 @@ func (c *Config) setDefaults() {
 	if c.HookTolerance == 0 {
 		c.HookTolerance = 5 * time.Minute
 	}
+	if c.HookMaxBody == 0 {
+		c.HookMaxBody = DefaultHookMaxBody
+	}
+	if c.StreamsPerToken == 0 {
+		c.StreamsPerToken = 20
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = 12 * time.Hour
+	}
+	if c.SignInLimit == 0 {
+		c.SignInLimit = 10
+	}
 	if len(c.Providers) == 0 && c.Options.Provider != "" {
 		c.Providers = []string{c.Options.Provider}
 	}
@@ -83,6 +113,13 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 }
+
+// DefaultHookMaxBody is the CMS webhook's default body limit. Ghost sends
+// a post's HTML, Lexical document and plain text, and on an update their
+// previous versions too: about 1.1 MB for a 15,000-word article. 2 MiB
+// leaves room for that, while an unsigned sender, refused after the body,
+// can hold no more than that per request.
+const DefaultHookMaxBody = 2 << 20
 
 // MinSecretLen is the shortest CMS secret accepted.
 const MinSecretLen = 16
@@ -115,6 +152,15 @@ func (c *Config) Validate() error {
 	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
 		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
 	}
+	if c.SessionLifetime < 0 || c.SessionLifetime > queue.MaxSessionTTL || (c.SessionLifetime > 0 && c.SessionLifetime < time.Minute) {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_SESSION_LIFETIME is %s; want 1m to %s", c.SessionLifetime, queue.MaxSessionTTL))
+	}
+	if c.StreamsPerToken < 0 {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_STREAMS_PER_TOKEN is %d; want at least 1", c.StreamsPerToken))
+	}
+	if c.HookMaxBody != 0 && c.HookMaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_MAX_BODY of %d bytes is too small for a CMS post", c.HookMaxBody))
+	}
 	if c.PlayerPath != "" && (c.PlayerPath[0] != '/' || c.PlayerPath[len(c.PlayerPath)-1] != '/') {
 		errs = append(errs, fmt.Errorf("api: player path %q must start and end with /", c.PlayerPath))
 	}
@@ -132,6 +178,8 @@ type Server struct {
 	auth  *authenticator
 	pages *pages
 	mux   *http.ServeMux
+
+	streams openStreams
 }
 
 // New returns the handler. It panics if a dashboard template is missing,

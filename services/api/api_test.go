@@ -76,15 +76,22 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 
 	// The cookie the dashboard sets is no way to change anything through
 	// the API: a cross-site form could send it.
-	resp := e.request("POST", "/api/narrations", "", map[string]string{"text": "x"}, http.Header{"Cookie": {"narrator_token=" + editorToken}})
+	editorCookie, readerCookie := e.signIn(editorToken), e.signIn(readerToken)
+	resp := e.request("POST", "/api/narrations", "", map[string]string{"text": "x"}, http.Header{"Cookie": {editorCookie.String()}})
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("POST with the session cookie only: %d, want 401", resp.StatusCode)
 	}
-	resp = e.request("GET", "/api/narrations", "", nil, http.Header{"Cookie": {"narrator_token=" + readerToken}})
+	resp = e.request("GET", "/api/narrations", "", nil, http.Header{"Cookie": {readerCookie.String()}})
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET with the session cookie: %d, want 200", resp.StatusCode)
+	}
+	// The token itself is no cookie.
+	resp = e.request("GET", "/api/narrations", "", nil, http.Header{"Cookie": {"narrator_session=" + readerToken}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET with the token as the cookie: %d, want 401", resp.StatusCode)
 	}
 	resp = e.request("GET", "/api/narrations", "", nil, http.Header{"Authorization": {"Basic " + editorToken}})
 	resp.Body.Close()

@@ -1,17 +1,12 @@
 package api
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
 )
-
-// sessionCookie holds the dashboard's API token.
-const sessionCookie = "narrator_token"
 
 // authenticator checks presented secrets against the configured hashes.
 type authenticator struct {
@@ -38,17 +33,8 @@ func (a *authenticator) lookup(secret string) (Token, bool) {
 // session is the caller a request was authenticated as.
 type session struct {
 	Token
-	secret string // the presented secret, to derive the CSRF token
+	id     string // the dashboard session's id; empty for a bearer token
 	cookie bool   // authenticated by the dashboard's cookie
-}
-
-// csrf is the session's CSRF token: derived from the API token, so that
-// only a page served to its holder can know it, and stable across
-// servers, so that any replica accepts it.
-func (s session) csrf() string {
-	m := hmac.New(sha256.New, []byte(s.secret))
-	m.Write([]byte("narrator dashboard csrf v1"))
-	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
 func (s session) can(scope Scope) bool { return s.Scope >= scope }
@@ -72,11 +58,16 @@ func (s *Server) authenticate(r *http.Request) (session, *httpError) {
 		if !ok {
 			return session{}, &httpError{http.StatusUnauthorized, "invalid API token (revoked, mistyped or from another server)"}
 		}
-		return session{Token: t, secret: secret}, nil
+		return session{Token: t}, nil
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		if t, ok := s.auth.lookup(c.Value); ok {
-			return session{Token: t, secret: c.Value, cookie: true}, nil
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		sess, ok, err := s.cookieSession(r)
+		if err != nil {
+			s.log.Warn("dashboard session lookup failed", "err", err)
+			return session{}, errSessionsUnavailable
+		}
+		if ok {
+			return sess, nil
 		}
 	}
 	return session{}, &httpError{http.StatusUnauthorized, "missing API token: send the header Authorization: Bearer <API token>"}
@@ -88,7 +79,11 @@ func (s *Server) require(scope Scope) func(func(http.ResponseWriter, *http.Reque
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sess, herr := s.authenticate(r)
 			if herr != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="narrator"`)
+				if herr.status == http.StatusServiceUnavailable {
+					w.Header().Set("Retry-After", retryAfter)
+				} else {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="narrator"`)
+				}
 				writeError(w, herr.status, herr.msg)
 				return
 			}

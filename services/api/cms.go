@@ -38,39 +38,50 @@ type hookAnswer struct {
 // signed with NARRATOR_CMS_SECRET, either narrator's way (Narrator-
 // Timestamp and Narrator-Signature, as a WordPress plugin sends them) or
 // Ghost's (X-Ghost-Signature), within Config.HookTolerance, and each
-// signature is accepted once.
+// delivery is accepted once. The signature's headers and timestamp are
+// checked before the body is read, so that an unsigned or stale request
+// costs no more than its headers.
 func (s *Server) cmsHook(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.CMSSecret == "" {
 		writeError(w, http.StatusServiceUnavailable, "the CMS webhook is off: set NARRATOR_CMS_SECRET on the server and the same secret in the CMS")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	sig, err := s.hookSignature(r.Header)
+	if err != nil {
+		s.log.Warn("CMS webhook refused", "err", err, "remote", r.RemoteAddr)
+		// Closing the connection spares reading a body nobody will use.
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.HookMaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", tooBig.Limit))
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes (NARRATOR_CMS_MAX_BODY)", tooBig.Limit))
 		return
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "read the request body: "+err.Error())
 		return
 	}
-	sig, err := s.verifyHook(r.Header, body)
+	mac, err := sig.verify(s.cfg.CMSSecret, body)
 	if err != nil {
 		s.log.Warn("CMS webhook refused", "err", err, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	// Each signature is taken once across every API server; a delivery
-	// that fails is forgotten, so that the CMS may retry it.
-	sum := sha256.Sum256([]byte(sig))
-	key := "cms." + hex.EncodeToString(sum[:])
+	// Each delivery is taken once across every API server, whatever the
+	// spelling of its signature: the record is keyed on the MAC that
+	// verified and the time signed. A delivery that fails is forgotten, so
+	// that the CMS may retry it.
+	key := replayKey(sig.signedAt(), mac)
 	first, err := s.q.Once(r.Context(), key)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if !first {
-		writeError(w, http.StatusConflict, "this signature was used before: a replayed delivery is refused (sign every delivery afresh)")
+		writeError(w, http.StatusConflict, "this delivery was used before: a replayed delivery is refused (sign every delivery afresh)")
 		return
 	}
 	ans, err := s.handleHook(r, body)
@@ -93,24 +104,66 @@ func (s *Server) cmsHook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, ans)
 }
 
-// verifyHook checks a webhook's signature and timestamp and returns the
-// signature, for the replay check.
-func (s *Server) verifyHook(h http.Header, body []byte) (string, error) {
-	now := s.cfg.Now()
-	if g := h.Get(GhostSignatureHeader); g != "" {
-		return g, verifyGhost(s.cfg.CMSSecret, g, body, now, s.cfg.HookTolerance)
-	}
-	if err := webhook.Verify(s.cfg.CMSSecret, h, body, now, s.cfg.HookTolerance); err != nil {
-		if errors.Is(err, webhook.ErrNoSignature) {
-			return "", fmt.Errorf("%w (or %s, as Ghost sends)", err, GhostSignatureHeader)
-		}
-		return "", err
-	}
-	return h.Get(webhook.SignatureHeader), nil
+// replayKey names a verified delivery in the once-only record.
+func replayKey(at time.Time, mac []byte) string {
+	h := sha256.New()
+	h.Write([]byte(strconv.FormatInt(at.UnixMilli(), 10)))
+	h.Write([]byte{0})
+	h.Write(mac)
+	return "cms." + hex.EncodeToString(h.Sum(nil))
 }
 
-// verifyGhost checks Ghost's signature header.
-func verifyGhost(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+// hookSig is a delivery's signature, read from its headers.
+type hookSig interface {
+	signedAt() time.Time
+	// verify checks the body and returns the MAC that matched.
+	verify(secret string, body []byte) ([]byte, error)
+}
+
+// hookSignature reads a delivery's signature headers, Ghost's or
+// narrator's, and checks their timestamp, before the body is read.
+func (s *Server) hookSignature(h http.Header) (hookSig, error) {
+	var sig hookSig
+	if g := h.Get(GhostSignatureHeader); g != "" {
+		gs, err := parseGhostSig(g)
+		if err != nil {
+			return nil, err
+		}
+		sig = gs
+	} else {
+		ns, err := webhook.ParseSignature(h)
+		if errors.Is(err, webhook.ErrNoSignature) {
+			return nil, fmt.Errorf("%w (or %s, as Ghost sends)", err, GhostSignatureHeader)
+		}
+		if err != nil {
+			return nil, err
+		}
+		sig = narratorSig{ns}
+	}
+	tol := s.cfg.HookTolerance
+	if d := s.cfg.Now().Sub(sig.signedAt()); d > tol || d < -tol {
+		return nil, fmt.Errorf("%w: signed %s from now (tolerance %s)", webhook.ErrTimestamp, d.Round(time.Second), tol)
+	}
+	return sig, nil
+}
+
+// narratorSig is a Narrator-Signature.
+type narratorSig struct{ webhook.Signature }
+
+func (n narratorSig) signedAt() time.Time { return n.At }
+func (n narratorSig) verify(secret string, body []byte) ([]byte, error) {
+	return n.Verify(secret, body)
+}
+
+// ghostSig is Ghost's "sha256=<hex HMAC-SHA256 of body followed by t>,
+// t=<Unix milliseconds>", its fields in any order and spacing.
+type ghostSig struct {
+	mac []byte
+	ts  string // as signed
+	ms  int64
+}
+
+func parseGhostSig(header string) (ghostSig, error) {
 	var sig, ts string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -123,19 +176,26 @@ func verifyGhost(secret, header string, body []byte, now time.Time, tolerance ti
 	}
 	ms, err := strconv.ParseInt(ts, 10, 64)
 	if sig == "" || err != nil {
-		return fmt.Errorf("%w: %s wants sha256=<hex>, t=<milliseconds>", webhook.ErrNoSignature, GhostSignatureHeader)
+		return ghostSig{}, fmt.Errorf("%w: %s wants sha256=<hex>, t=<milliseconds>", webhook.ErrNoSignature, GhostSignatureHeader)
 	}
+	mac, err := hex.DecodeString(sig)
+	if err != nil || len(mac) != sha256.Size {
+		return ghostSig{}, webhook.ErrSignature
+	}
+	return ghostSig{mac: mac, ts: ts, ms: ms}, nil
+}
+
+func (g ghostSig) signedAt() time.Time { return time.UnixMilli(g.ms) }
+
+func (g ghostSig) verify(secret string, body []byte) ([]byte, error) {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
-	m.Write([]byte(ts))
-	got, err := hex.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, m.Sum(nil)) {
-		return webhook.ErrSignature
+	m.Write([]byte(g.ts))
+	want := m.Sum(nil)
+	if !hmac.Equal(g.mac, want) {
+		return nil, webhook.ErrSignature
 	}
-	if d := now.Sub(time.UnixMilli(ms)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: signed %s from now (tolerance %s)", webhook.ErrTimestamp, d.Round(time.Second), tolerance)
-	}
-	return nil
+	return want, nil
 }
 
 // handleHook acts on a verified delivery.

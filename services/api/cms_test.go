@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -164,5 +166,94 @@ func TestCMSWebhookOff(t *testing.T) {
 	status, a := e.hook(body, ghostSigned("", time.Now(), body))
 	if status != http.StatusServiceUnavailable || !strings.Contains(a.Error, "NARRATOR_CMS_SECRET") {
 		t.Errorf("%d %+v, want 503 naming NARRATOR_CMS_SECRET", status, a)
+	}
+}
+
+// TestCMSWebhookReplaysAreRefusedWhateverTheSpelling: a captured delivery
+// sent again with its signature re-encoded (upper-case hex, repeated, the
+// fields of Ghost's header reordered or respaced) is the same delivery.
+func TestCMSWebhookReplaysAreRefusedWhateverTheSpelling(t *testing.T) {
+	e := start(t)
+	draft := []byte(`{"post":{"ID":99,"post_status":"draft","post_type":"post"}}`)
+	now := time.Now()
+
+	h := signed(cmsSecret, now, draft, "application/json")
+	if status, a := e.hook(draft, h); status != http.StatusOK || a.Action != "ignore" {
+		t.Fatalf("first delivery: %d %+v", status, a)
+	}
+	v1 := strings.TrimPrefix(h.Get(webhook.SignatureHeader), "v1=")
+	for name, sig := range map[string]string{
+		"upper-case hex":    "v1=" + strings.ToUpper(v1),
+		"repeated":          "v1=" + v1 + ",v1=" + v1,
+		"beside a scheme":   "v0=abc v1=" + v1,
+		"mixed-case repeat": "v1=" + v1 + " v1=" + strings.ToUpper(v1),
+	} {
+		replay := h.Clone()
+		replay.Set(webhook.SignatureHeader, sig)
+		if status, a := e.hook(draft, replay); status != http.StatusConflict {
+			t.Errorf("narrator signature %s: %d %+v, want 409", name, status, a)
+		}
+	}
+
+	g := ghostSigned(cmsSecret, now, draft)
+	if status, a := e.hook(draft, g); status != http.StatusOK {
+		t.Fatalf("first Ghost delivery: %d %+v", status, a)
+	}
+	var mac, ts string
+	fmt.Sscanf(strings.ReplaceAll(g.Get(api.GhostSignatureHeader), ",", ""), "sha256=%s t=%s", &mac, &ts)
+	for name, sig := range map[string]string{
+		"reordered":      "t=" + ts + ", sha256=" + mac,
+		"upper-case hex": "sha256=" + strings.ToUpper(mac) + ", t=" + ts,
+		"no space":       "sha256=" + mac + ",t=" + ts,
+		"more spaces":    "  sha256=" + mac + " ,   t=" + ts + " ",
+	} {
+		replay := g.Clone()
+		replay.Set(api.GhostSignatureHeader, sig)
+		if status, a := e.hook(draft, replay); status != http.StatusConflict {
+			t.Errorf("Ghost signature %s: %d %+v, want 409", name, status, a)
+		}
+	}
+}
+
+// TestCMSWebhookRefusesBeforeReadingTheBody: a request whose signature
+// headers are missing or stale is answered at once, while its body is
+// still arriving, one slow byte at a time.
+func TestCMSWebhookRefusesBeforeReadingTheBody(t *testing.T) {
+	e := start(t)
+	old := time.Now().Add(-time.Hour)
+	body := fixture(t, "ghost-published.json")
+	for name, h := range map[string]http.Header{
+		"unsigned":              {},
+		"stale narrator":        signed(cmsSecret, old, body, "application/json"),
+		"stale Ghost":           ghostSigned(cmsSecret, old, body),
+		"garbled Ghost":         {api.GhostSignatureHeader: {"sha256=zz, t=1"}},
+		"narrator not a number": {webhook.TimestampHeader: {"soon"}, webhook.SignatureHeader: {"v1=00"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var req strings.Builder
+			fmt.Fprintf(&req, "POST /hooks/cms HTTP/1.1\r\nHost: narrator\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n")
+			for k, vs := range h {
+				fmt.Fprintf(&req, "%s: %s\r\n", k, vs[0])
+			}
+			req.WriteString("\r\n{")
+			if _, err := io.WriteString(conn, req.String()); err != nil {
+				t.Fatal(err)
+			}
+			// The rest of the body never comes; the answer must not wait for it.
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer while the body is pending: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%d, want 401", resp.StatusCode)
+			}
+		})
 	}
 }

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/narrator-project/narrator/queue"
 )
 
 func (s *Server) dashboardRoutes() {
@@ -76,16 +79,16 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 	}
 }
 
-// page wraps a dashboard handler: the cookie must hold a valid token of
-// the scope, and a POST must carry the session's CSRF token.
+// page wraps a dashboard handler: the cookie must name a live session of
+// a token of the scope, and a POST must carry the session's CSRF token.
 func (s *Server) page(scope Scope, h func(http.ResponseWriter, *http.Request, session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(sessionCookie)
-		var sess session
-		ok := false
-		if err == nil {
-			sess.Token, ok = s.auth.lookup(c.Value)
-			sess.secret, sess.cookie = c.Value, true
+		sess, ok, err := s.cookieSession(r)
+		if err != nil {
+			s.log.Warn("dashboard session lookup failed", "err", err)
+			w.Header().Set("Retry-After", retryAfter)
+			s.render(w, http.StatusServiceUnavailable, "error", pageData{Title: "Unavailable", Error: "Your session cannot be checked just now: try again in a few seconds."})
+			return
 		}
 		if !ok {
 			if r.Method == http.MethodGet {
@@ -135,32 +138,89 @@ func localPath(p, def string) string {
 type loginData struct {
 	Next     string
 	NoTokens bool
+	Lifetime string // how long a sign-in lasts, for people
+}
+
+func (s *Server) loginData(next string) loginData {
+	return loginData{Next: next, NoTokens: len(s.auth.tokens) == 0, Lifetime: lifetimeText(s.cfg.SessionLifetime)}
+}
+
+// lifetimeText says a session lifetime as people do: "12 hours", "30 minutes".
+func lifetimeText(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d%time.Hour == 0 && d > time.Hour:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", pageData{Title: "Sign in", Data: loginData{Next: localPath(r.URL.Query().Get("next"), "/dashboard/"), NoTokens: len(s.auth.tokens) == 0}})
+	s.render(w, http.StatusOK, "login", pageData{Title: "Sign in", Data: s.loginData(localPath(r.URL.Query().Get("next"), "/dashboard/"))})
 }
 
+// login signs in with an API token: a new session is recorded in NATS and
+// its random id, not the token, goes in the cookie. An address that has
+// failed too often in the current window is refused without its token
+// being looked at.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, smallBody)
 	next := localPath(r.PostFormValue("next"), "/dashboard/")
+	fail := func(status int, msg string) {
+		s.render(w, status, "login", pageData{Title: "Sign in", Error: msg, Data: s.loginData(next)})
+	}
+	broken := func(err error) {
+		status := http.StatusInternalServerError
+		if queue.Unavailable(err) {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		s.log.Error("dashboard sign-in failed", "err", err)
+		fail(status, "Signing in is not possible just now: try again in a few seconds.")
+	}
+	ctx := r.Context()
+	addr := s.clientAddr(r)
+	wait, err := s.signInBlocked(ctx, addr)
+	if err != nil {
+		broken(err)
+		return
+	}
+	if wait > 0 {
+		s.log.Warn("dashboard sign-in refused: too many failures", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from your address: try again in %d minutes.", int(wait.Minutes())+1))
+		return
+	}
 	secret := strings.TrimSpace(r.PostFormValue("token"))
 	t, ok := s.auth.lookup(secret)
 	if !ok || secret == "" {
 		s.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
-		s.render(w, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: "That token is not valid here.", Data: loginData{Next: next, NoTokens: len(s.auth.tokens) == 0}})
+		if err := s.signInFailed(ctx, addr); err != nil {
+			broken(err)
+			return
+		}
+		fail(http.StatusUnauthorized, "That token is not valid here.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: secret, Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || s.cfg.SecureCookies,
-		MaxAge: int((12 * time.Hour).Seconds()),
-	})
+	id, err := s.startSession(ctx, t)
+	if err != nil {
+		broken(err)
+		return
+	}
+	s.setSessionCookie(w, r, id)
 	s.log.Info("dashboard sign-in", "token", t.Name)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ session) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || s.cfg.SecureCookies})
+// logout ends the session on every API server, then clears the cookie.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) {
+	if err := s.endSession(r.Context(), sess); err != nil {
+		s.pageFail(w, r, sess, err)
+		return
+	}
+	s.setSessionCookie(w, r, "")
 	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
 }

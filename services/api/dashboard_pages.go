@@ -139,6 +139,10 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, sess session, 
 		status, msg = http.StatusNotFound, fmt.Sprintf("There is no narration %q.", r.PathValue("id"))
 	case r.Context().Err() != nil:
 		return
+	case queue.Unavailable(err):
+		s.log.Warn("dashboard request failed: NATS is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		status, msg = http.StatusServiceUnavailable, "The narrations cannot be reached just now: try again in a few seconds."
 	default:
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -87,7 +87,7 @@ func TestDashboardSessionsAndForms(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "narrator_token" {
+		if ck.Name == "narrator_session" {
 			cookie = ck
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
 )
 
@@ -58,9 +59,11 @@ type stream struct {
 	rc *http.ResponseController
 }
 
-func startStream(w http.ResponseWriter) *stream {
+func startStream(w http.ResponseWriter, r *http.Request) *stream {
+	// The stream outlives the server's read and write deadlines, as long as
+	// its client keeps reading.
+	w = httpserver.Stream(w, r)
 	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -108,6 +111,36 @@ func (s *stream) keepAlive(ctx context.Context, every time.Duration) {
 	}
 }
 
+// openStreams counts the event streams open on this server by token name.
+type openStreams struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// openStream counts an event stream of the session's token, or refuses
+// it with 429 when the token has as many open as it may; done ends it.
+func (s *Server) openStream(w http.ResponseWriter, sess session) (done func(), ok bool) {
+	o := &s.streams
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n[sess.Name] >= s.cfg.StreamsPerToken {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("token %q already has %d event streams open on this server, the most it may (NARRATOR_STREAMS_PER_TOKEN): close one first", sess.Name, s.cfg.StreamsPerToken))
+		return nil, false
+	}
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[sess.Name]++
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.n[sess.Name]--; o.n[sess.Name] == 0 {
+			delete(o.n, sess.Name)
+		}
+	}, true
+}
+
 // replayWait bounds how long the stream of an ended job waits for its
 // final event: stored events replay in milliseconds, so a job whose events
 // have expired gets its state from job state instead of a stream that
@@ -118,7 +151,7 @@ const replayWait = 3 * time.Second
 // live until the revision ends (GET /api/narrations/{id}/events). Each
 // event has an id; a reconnecting EventSource's Last-Event-ID skips what it
 // has seen. The stream ends with an "end" event.
-func (s *Server) narrationEvents(w http.ResponseWriter, r *http.Request, _ session) {
+func (s *Server) narrationEvents(w http.ResponseWriter, r *http.Request, sess session) {
 	ctx := r.Context()
 	j, err := s.q.Jobs().Get(ctx, r.PathValue("id"))
 	if err != nil {
@@ -133,7 +166,12 @@ func (s *Server) narrationEvents(w http.ResponseWriter, r *http.Request, _ sessi
 		}
 	}
 	seen, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
-	st := startStream(w)
+	done, ok := s.openStream(w, sess)
+	if !ok {
+		return
+	}
+	defer done()
+	st := startStream(w, r)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go st.keepAlive(ctx, 15*time.Second)
@@ -179,11 +217,16 @@ func finalKind(s queue.State) queue.EventKind {
 // allEvents streams the events of every narration from now on (GET
 // /api/events). A job's progress is tracked from its events, starting from
 // its state in job state when its first event here arrives mid-way.
-func (s *Server) allEvents(w http.ResponseWriter, r *http.Request, _ session) {
+func (s *Server) allEvents(w http.ResponseWriter, r *http.Request, sess session) {
+	done, ok := s.openStream(w, sess)
+	if !ok {
+		return
+	}
+	defer done()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	since := time.Now() // nothing published after the client hears back is missed
-	st := startStream(w)
+	st := startStream(w, r)
 	go st.keepAlive(ctx, 15*time.Second)
 	trackers := map[string]*tracker{}
 	err := s.q.FollowAll(ctx, since, func(e queue.Event) bool {

@@ -61,7 +61,8 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	e.srv = httptest.NewServer(e.mux)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	q, err := queue.Open(ctx, queue.Config{DataDir: dir, AckWait: 5 * time.Second, MaxDeliver: 3})
+	// A TCP listener lets tests look at the server with a client of their own.
+	q, err := queue.Open(ctx, queue.Config{DataDir: dir, Listen: "127.0.0.1:0", AckWait: 5 * time.Second, MaxDeliver: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	cfg := api.Config{
 		Tokens: tokens, CMSSecret: cmsSecret,
 		Options: queue.Options{Provider: "openai"}, Prices: map[string]float64{"openai": 15},
-		MaxBody: 256 << 10,
+		MaxBody: 256 << 10, HookMaxBody: 256 << 10,
 	}
 	for _, c := range change {
 		c(&cfg)

@@ -73,6 +73,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) *htt
 	return nil
 }
 
+// What a client is told while NATS, which holds every job, is away.
+const (
+	retryAfter     = "5" // seconds: NATS reconnects every half second
+	unavailableMsg = "narrator's queue (NATS) is unavailable; try again shortly"
+)
+
 // fail writes the response for an error from the pipeline or the queue.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
@@ -87,6 +93,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
+	case queue.Unavailable(err):
+		s.log.Warn("api request failed: NATS is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeError(w, http.StatusServiceUnavailable, unavailableMsg)
 	default:
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error; the server log has details")

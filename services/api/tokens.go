@@ -94,7 +94,8 @@ func parseToken(entry string) (Token, error) {
 	case "editor":
 		t.Scope = ScopeEditor
 	default:
-		return Token{}, fmt.Errorf("token %q: scope %q (want read or editor)", t.Name, scope)
+		// The scope is not echoed: a misordered entry puts the secret there.
+		return Token{}, fmt.Errorf("token %q: the scope must be read or editor (entries are name:scope:secret)", t.Name)
 	}
 	secret = strings.TrimSpace(secret)
 	if h, ok := strings.CutPrefix(secret, "sha256:"); ok {

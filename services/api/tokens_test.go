@@ -20,14 +20,18 @@ func TestParseTokens(t *testing.T) {
 		{"file with comments", "# tokens\nnewsdesk:editor:" + editorToken + "\n\n  stats:read:" + readerToken + "  \n", []string{"newsdesk", "stats"}, ""},
 		{"hashed", "ci:read:" + hashed, []string{"ci"}, ""},
 		{"short secret", "newsdesk:editor:short", nil, "at least 16"},
-		{"unknown scope", "newsdesk:admin:" + editorToken, nil, "want read or editor"},
+		{"unknown scope", "newsdesk:admin:" + editorToken, nil, "must be read or editor"},
 		{"no scope", "newsdesk:" + editorToken, nil, "name:scope:secret"},
+		{"secret and scope swapped", "newsdesk:" + editorToken + ":editor", nil, "must be read or editor"},
 		{"bad name", "news desk:read:" + readerToken, nil, "name"},
 		{"duplicate name", "a:read:" + readerToken + ",a:editor:" + editorToken, nil, "unique"},
 		{"bad hash", "ci:read:sha256:abcd", nil, "64 hex"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			toks, err := api.ParseTokens(tc.spec)
+			if err != nil && (strings.Contains(err.Error(), editorToken) || strings.Contains(err.Error(), readerToken)) {
+				t.Errorf("the error shows a secret: %v", err)
+			}
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Errorf("err = %v, want one mentioning %q", err, tc.err)

@@ -13,6 +13,8 @@ import (
 	"net/http"
 
 	"github.com/veraison/go-cose"
+
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // ErrTimestamp is returned when the time-stamp authority does not grant a
@@ -91,7 +93,7 @@ func requestTimestamp(ctx context.Context, client *http.Client, url string, data
 	hr.Header.Set("Content-Type", "application/timestamp-query")
 	resp, err := client.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("c2pa: time-stamp: %w", err)
+		return nil, fmt.Errorf("c2pa: time-stamp: %w", redact.Error(err, url))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTimestampResp))
@@ -99,15 +101,15 @@ func requestTimestamp(ctx context.Context, client *http.Client, url string, data
 		return nil, fmt.Errorf("c2pa: time-stamp: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s answered %s", ErrTimestamp, url, resp.Status)
+		return nil, fmt.Errorf("%w: %s answered %s", ErrTimestamp, redact.URL(url), resp.Status)
 	}
 	var tr timeStampResp
 	if _, err := asn1.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("%w: %s sent no time-stamp response: %w", ErrTimestamp, url, err)
+		return nil, fmt.Errorf("%w: %s sent no time-stamp response: %w", ErrTimestamp, redact.URL(url), err)
 	}
 	// 0 granted, 1 granted with modifications; the rest refuse.
 	if tr.Status.Status > 1 || len(tr.TimeStampToken.FullBytes) == 0 {
-		return nil, fmt.Errorf("%w: %s answered status %d", ErrTimestamp, url, tr.Status.Status)
+		return nil, fmt.Errorf("%w: %s answered status %d", ErrTimestamp, redact.URL(url), tr.Status.Status)
 	}
 	return tr.TimeStampToken.FullBytes, nil
 }

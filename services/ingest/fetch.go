@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // Errors a fetch can end with, for callers that branch.
@@ -102,7 +103,7 @@ func New(cfg Config) *Fetcher {
 
 func checkScheme(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%w: %q (only http and https URLs can be narrated)", ErrURL, u.Redacted())
+		return fmt.Errorf("%w: %q (only http and https URLs can be narrated)", ErrURL, redact.URL(u.String()))
 	}
 	return nil
 }
@@ -132,13 +133,13 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 	resp, err := f.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrURL) || fault.IsPermanent(err) {
-			return Page{}, fault.Permanent(fmt.Errorf("ingest: fetch %s: %w", u.Redacted(), err))
+			return Page{}, fault.Permanent(fmt.Errorf("ingest: fetch %s: %w", redact.URL(u.String()), err))
 		}
-		return Page{}, fault.Retry(fmt.Errorf("ingest: fetch %s: %w", u.Redacted(), err), 0)
+		return Page{}, fault.Retry(fmt.Errorf("ingest: fetch %s: %w", redact.URL(u.String()), err), 0)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("%w: %s answered %s", ErrStatus, u.Redacted(), resp.Status)
+		err := fmt.Errorf("%w: %s answered %s", ErrStatus, redact.URL(u.String()), resp.Status)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			return Page{}, fault.Retry(err, 0)
 		}
@@ -146,14 +147,14 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 	}
 	ct := resp.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || !textual(mt)) {
-		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is %q", ErrContentType, u.Redacted(), ct))
+		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is %q", ErrContentType, redact.URL(u.String()), ct))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.cfg.MaxBytes+1))
 	if err != nil {
-		return Page{}, fault.Retry(fmt.Errorf("ingest: read %s: %w", u.Redacted(), err), 0)
+		return Page{}, fault.Retry(fmt.Errorf("ingest: read %s: %w", redact.URL(u.String()), err), 0)
 	}
 	if int64(len(body)) > f.cfg.MaxBytes {
-		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, u.Redacted(), f.cfg.MaxBytes))
+		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, redact.URL(u.String()), f.cfg.MaxBytes))
 	}
 	return Page{Body: body, ContentType: ct, URL: resp.Request.URL.String()}, nil
 }

@@ -46,6 +46,10 @@ const BufferSize = 64 << 10
 // (1441 bytes), or MPEG-2.5 at 160 kbps and 8 kHz (1441 bytes).
 const maxFrame = 1441
 
+// probeSize is the most a check at one offset looks at: a whole frame and
+// the next header.
+const probeSize = maxFrame + 4 + apeHeaderSize
+
 // Scanner reads a stream item by item, streaming: frames are checked against
 // the next frame's header before they are trusted, so that a stray sync word
 // in junk is not taken for audio, and junk and tags anywhere are reported
@@ -294,7 +298,15 @@ func (s *Scanner) junk() bool {
 	// The byte at the current offset starts nothing, or Scan would not be here.
 	s.discard(1)
 	for s.err == nil {
-		b := s.peek(BufferSize)
+		// Probe what is buffered, refilling only when too little is left to
+		// check a frame and the header after it: a refill moves the buffered
+		// bytes to the front, and doing that for every candidate made
+		// sync-dense junk (runs of 0xFF) cost 64 KiB of copying per byte.
+		n := s.r.Buffered()
+		if n < probeSize {
+			n = BufferSize
+		}
+		b := s.peek(n)
 		if len(b) == 0 {
 			break
 		}
@@ -304,8 +316,10 @@ func (s *Scanner) junk() bool {
 			continue
 		}
 		s.discard(i)
-		if it, ok := s.apeFooter(start); ok {
-			return it
+		if b[i] == 'A' {
+			if it, ok := s.apeFooter(start); ok {
+				return it
+			}
 		}
 		if s.startsItem() {
 			break
@@ -369,7 +383,9 @@ func candidate(b []byte) int {
 	for i, c := range b {
 		switch c {
 		case 0xFF:
-			if i+1 == len(b) || b[i+1]&0xE0 == 0xE0 {
+			// The rest of the sync word, and Layer III (the only layer a
+			// frame may have), so that runs of 0xFF are passed over here.
+			if i+1 == len(b) || b[i+1]&0xE6 == 0xE2 {
 				return i
 			}
 		case 'I', 'T', 'A':

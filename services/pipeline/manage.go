@@ -24,7 +24,7 @@ func (p *Pipeline) Renarrate(ctx context.Context, id string) (queue.Job, error) 
 	if !j.Ended() {
 		return j, ErrBusy
 	}
-	r := Request{ArticleID: j.ArticleID, URL: j.Source.URL, Name: j.Source.Name, Options: j.Options, Priority: j.Priority, Force: true}
+	r := Request{job: j.ID, ArticleID: j.ArticleID, URL: j.Source.URL, Name: j.Source.Name, Options: j.Options, Priority: j.Priority, Force: true}
 	if j.Source.Kind != "url" {
 		body, err := p.Queue.Blobs().Bytes(ctx, j.Source.Blob)
 		if errors.Is(err, queue.ErrNoBlob) {

@@ -32,6 +32,8 @@ type Request struct {
 	// Priority is the lane the job's tasks wait in at every stage; a
 	// repeated submit of unchanged content keeps the job's priority.
 	Priority queue.Priority
+
+	job string // the job to narrate again, whatever its article id's key
 }
 
 // ErrBadRequest is returned for a request that cannot start a job.
@@ -66,7 +68,10 @@ func (p *Pipeline) Submit(ctx context.Context, r Request) (queue.Job, error) {
 	if r.ArticleID == "" {
 		r.ArticleID = "a" + script.Hash(r.URL, string(r.Body))[:24]
 	}
-	id := JobID(r.ArticleID)
+	id := r.job
+	if id == "" {
+		id = JobID(r.ArticleID)
+	}
 	src := queue.Source{Kind: "url", URL: r.URL, Name: r.Name, ContentHash: hash}
 	if r.Body != nil {
 		src.Kind, src.URL = r.Kind, ""
@@ -88,6 +93,14 @@ func (p *Pipeline) Submit(ctx context.Context, r Request) (queue.Job, error) {
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		j, err = jobs.Update(ctx, id, func(j *queue.Job) error {
 			started = false
+			// Distinct ids have distinct keys, but an earlier version keyed
+			// an id of the derived form as itself (the command line's URL
+			// narrations had such ids). That id now has another key, so its
+			// old job can only be reached by the id whose hash its key
+			// carries, which takes it over; any other mismatch is refused.
+			if j.ArticleID != r.ArticleID && j.ArticleID != j.ID {
+				return fmt.Errorf("%w: narration %s belongs to article %q, not %q", ErrBadRequest, j.ID, j.ArticleID, r.ArticleID)
+			}
 			if !r.Force && j.Source.ContentHash == hash && (j.State == queue.Done || !j.Ended()) {
 				return queue.ErrSkip
 			}

@@ -48,10 +48,12 @@ func keyByte(c byte) bool {
 
 // KeyFor returns a narration key for a CMS article id: the id itself when
 // it is already a valid key of at most 64 characters, otherwise a readable
-// slug of it followed by a hash of the whole id, so that distinct ids never
-// share a key and the same id always gets the same one.
+// slug of it followed by '-' and 12 hex digits of a hash of the whole id.
+// Distinct ids never share a key: an id that is itself of that derived
+// form (ends in '-' and 12 lower-case hex digits) is hashed too, so no id
+// can name another's derived key, and the same id always gets the same key.
 func KeyFor(articleID string) string {
-	if len(articleID) <= 64 && ValidKey(articleID) == nil {
+	if len(articleID) <= 64 && ValidKey(articleID) == nil && !derived(articleID) {
 		return articleID
 	}
 	sum := sha256.Sum256([]byte(articleID))
@@ -73,7 +75,25 @@ func KeyFor(articleID string) string {
 	if slug != "" {
 		slug += "-"
 	}
-	return slug + hex.EncodeToString(sum[:6])
+	return slug + hex.EncodeToString(sum[:hashLen/2])
+}
+
+// hashLen is how many hex digits of the id's hash a derived key ends in.
+const hashLen = 12
+
+// derived reports whether key has the form KeyFor gives an id it hashes:
+// it ends in hashLen lower-case hex digits, after a '-' or alone.
+func derived(key string) bool {
+	n := len(key)
+	if n < hashLen || (n > hashLen && key[n-hashLen-1] != '-') {
+		return false
+	}
+	for i := n - hashLen; i < n; i++ {
+		if c := key[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Slug turns a section or author name into the name of its feed: lower

@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // ErrQuota: the account's quota or billing limit is exhausted (OpenAI's
@@ -81,7 +82,7 @@ func tooLong(msg string) bool {
 // so is anything else, since a failure the provider never answered is no
 // proof that the request is bad.
 func classifyTransport(provider string, err error) error {
-	return fault.Retry(fmt.Errorf("synth: %s: %w: %w", provider, ErrUnavailable, err), 0)
+	return fault.Retry(fmt.Errorf("synth: %s: %w: %w", provider, ErrUnavailable, redact.Error(err)), 0)
 }
 
 // RetryAfter reads how long a provider asked to wait: retry-after-ms, then

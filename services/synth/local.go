@@ -214,7 +214,8 @@ func (l *Local) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	speech, err := l.run(ctx, "espeak-ng", exec.CommandContext(ctx, l.espeak,
 		"-b", "1", // UTF-8 input
 		"-z", // no pause at the end: level.go adds a short one, the stitcher the rest
-		"-v", req.Voice, "-s", strconv.Itoa(l.wpm(req.Speed)), "--stdin", "--stdout"), strings.NewReader(req.Text))
+		"-v", req.Voice, "-s", strconv.Itoa(l.wpm(req.Speed)), "--stdin", "--stdout"), strings.NewReader(req.Text),
+		req, int64(MaxSeconds(req)*maxWAVBytesPerSecond))
 	if err != nil {
 		return nil, err
 	}
@@ -228,20 +229,46 @@ func (l *Local) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	return encode(ctx, l.lame, p, encoding{Format: OpenAIFormat})
 }
 
-// run runs one tool on stdin and returns its output.
-func (l *Local) run(ctx context.Context, name string, cmd *exec.Cmd, stdin io.Reader) ([]byte, error) {
-	var out bytes.Buffer
+// maxWAVBytesPerSecond bounds espeak-ng's output: 16-bit mono at 48 kHz,
+// twice the rate of its voices.
+const maxWAVBytesPerSecond = 2 * 48000
+
+// run runs one tool on stdin and returns its output, of at most limit
+// bytes: a tool that writes more is stopped.
+func (l *Local) run(ctx context.Context, name string, cmd *exec.Cmd, stdin io.Reader, req Request, limit int64) ([]byte, error) {
+	out := &capped{limit: limit}
 	var stderr tail
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, &stderr
 	cmd.WaitDelay = 5 * time.Second // bounds waiting for output after a kill
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("synth: local: %w", ctx.Err())
 	}
+	if out.over {
+		return nil, overLimit("local: "+name, req, limit)
+	}
 	if err != nil {
 		return nil, fault.Retry(fmt.Errorf("synth: local: %w: %s: %w: %s", ErrUnavailable, name, err, stderr.String()), 0)
 	}
 	return out.Bytes(), nil
+}
+
+// capped keeps what is written to it up to a limit, and refuses more.
+type capped struct {
+	bytes.Buffer
+	limit int64
+	over  bool
+}
+
+var errCapped = errors.New("output over its limit")
+
+// Write keeps p, or refuses it whole if it would pass the limit.
+func (c *capped) Write(p []byte) (int, error) {
+	if int64(c.Len()+len(p)) > c.limit {
+		c.over = true
+		return 0, errCapped
+	}
+	return c.Buffer.Write(p)
 }
 
 // tail keeps the last 1 KB written to it: enough of a tool's stderr to

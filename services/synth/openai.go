@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // OpenAIBaseURL is OpenAI's own API.
@@ -95,7 +95,7 @@ func (c OpenAIConfig) Validate() error {
 	var errs []error
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("OPENAI_BASE_URL %q is not an http(s) URL", c.BaseURL))
+		errs = append(errs, fmt.Errorf("OPENAI_BASE_URL %q is not an http(s) URL", redact.URL(c.BaseURL)))
 	}
 	if c.BaseURL == OpenAIBaseURL && c.APIKey == "" {
 		errs = append(errs, errors.New("OPENAI_API_KEY is empty; OpenAI's API needs a key"))
@@ -210,9 +210,6 @@ func (o *OpenAI) Resolve(req Request) (Request, error) {
 	return req, nil
 }
 
-// maxAudio bounds a response: 4,096 characters are about 5 MB of MP3.
-const maxAudio = 64 << 20
-
 // Synthesize implements Provider.
 func (o *OpenAI) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 	req, err := o.Resolve(req)
@@ -232,12 +229,12 @@ func (o *OpenAI) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 		return nil, classifyOpenAI(ctx, err, h)
 	}
 	defer resp.Close()
-	audio, err := io.ReadAll(io.LimitReader(resp, maxAudio+1))
+	audio, err := readAnswer("openai", resp, req, MaxAudioBytes(req, o.cfg.Format))
+	if errors.Is(err, ErrBadAudio) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, classifyOpenAI(ctx, err, h)
-	}
-	if len(audio) > maxAudio {
-		return nil, fault.Retry(fmt.Errorf("synth: openai: %w: response over %d bytes", ErrBadAudio, maxAudio), 0)
 	}
 	if ct := resp.Header().Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "audio/") && !strings.HasPrefix(ct, "application/octet-stream") {
 		return nil, fault.Retry(fmt.Errorf("synth: openai: %w: Content-Type %q: %.200q", ErrBadAudio, ct, audio), 0)

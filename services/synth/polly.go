@@ -289,12 +289,12 @@ func (p *Polly) Synthesize(ctx context.Context, req Request) ([]byte, error) {
 		return nil, classifyPolly(ctx, err)
 	}
 	defer out.AudioStream.Close()
-	audio, err := io.ReadAll(io.LimitReader(out.AudioStream, maxAudio+1))
+	audio, err := readAnswer("polly", out.AudioStream, req, MaxAudioBytes(req, p.Limits().Format))
+	if errors.Is(err, ErrBadAudio) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, classifyPolly(ctx, err)
-	}
-	if len(audio) > maxAudio {
-		return nil, fault.Retry(fmt.Errorf("synth: polly: %w: response over %d bytes", ErrBadAudio, maxAudio), 0)
 	}
 	if ct := aws.ToString(out.ContentType); ct != "audio/mpeg" {
 		return nil, fault.Retry(fmt.Errorf("synth: polly: %w: Content-Type %q", ErrBadAudio, ct), 0)

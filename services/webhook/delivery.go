@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // Delivery states.
@@ -32,7 +33,7 @@ type Delivery struct {
 // failed; any other error is retrying, and the caller marks it failed when
 // it gives up.
 func Record(e Event, endpoint string, attempt int, err error, at time.Time) Delivery {
-	d := Delivery{ID: e.ID, Event: e.Type, Endpoint: redact(endpoint), State: StateDelivered, Attempts: attempt, At: at.UTC()}
+	d := Delivery{ID: e.ID, Event: e.Type, Endpoint: redact.URL(endpoint), State: StateDelivered, Attempts: attempt, At: at.UTC()}
 	if err == nil {
 		return d
 	}

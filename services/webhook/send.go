@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/redact"
 )
 
 // Config says where events go and how they are signed.
@@ -68,7 +69,7 @@ func (c *Config) Validate() error {
 func checkEndpoint(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("webhook: endpoint %q: want an absolute http or https URL", redact(raw))
+		return fmt.Errorf("webhook: endpoint %q: want an absolute http or https URL", redact.URL(raw))
 	}
 	return nil
 }
@@ -146,7 +147,7 @@ func (s *Sender) Send(ctx context.Context, endpoint string, e Event) error {
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fault.Retry(fmt.Errorf("webhook: deliver %s to %s: %w", e.Type, redact(endpoint), scrub(err)), 0)
+		return fault.Retry(fmt.Errorf("webhook: deliver %s to %s: %w", e.Type, redact.URL(endpoint), scrub(err)), 0)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -154,12 +155,12 @@ func (s *Sender) Send(ctx context.Context, endpoint string, e Event) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	serr := &StatusError{Endpoint: redact(endpoint), StatusCode: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
+	serr := &StatusError{Endpoint: redact.URL(endpoint), StatusCode: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
 	switch {
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return fault.Retry(serr, retryAfter(resp.Header.Get("Retry-After"), s.cfg.Now()))
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		return fault.Permanent(fmt.Errorf("%w (configure the URL it redirects to, %s, instead)", serr, redact(resp.Header.Get("Location"))))
+		return fault.Permanent(fmt.Errorf("%w (configure the URL it redirects to, %s, instead)", serr, redact.URL(resp.Header.Get("Location"))))
 	}
 	return fault.Permanent(serr)
 }
@@ -178,17 +179,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// redact keeps an endpoint's scheme, host and path: query strings and user
-// info often carry tokens, which stay out of errors and job state.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(unparsable URL)"
-	}
-	return u.Scheme + "://" + u.Host + u.Path
-}
-
-// scrub drops the URL a *url.Error repeats, which redact has replaced.
+// scrub drops the URL a *url.Error repeats, which the message names
+// redacted already.
 func scrub(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -58,37 +58,82 @@ func SetHeaders(h http.Header, secret string, ts time.Time, body []byte) {
 // spaces, is enough, so that a sender can rotate secrets), and the
 // timestamp within tolerance of now (DefaultTolerance when tolerance is 0).
 // The signature is checked first, so a timestamp error means the request
-// was genuine but old: a replay or a clock out of step.
+// was genuine but old: a replay or a clock out of step. A receiver that
+// wants to refuse stale requests before reading their bodies uses
+// ParseSignature, Signature.Fresh and Signature.Verify instead.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	if tolerance <= 0 {
-		tolerance = DefaultTolerance
+	sig, err := ParseSignature(h)
+	if err != nil {
+		return err
 	}
+	if _, err := sig.Verify(secret, body); err != nil {
+		return err
+	}
+	return sig.Fresh(now, tolerance)
+}
+
+// Signature is a request's signature headers, read before its body.
+type Signature struct {
+	// At is when the sender signed, from Narrator-Timestamp.
+	At   time.Time
+	ts   string   // the timestamp as signed
+	macs [][]byte // the v1 signatures offered
+}
+
+// ParseSignature reads a request's Narrator-Timestamp and
+// Narrator-Signature headers; it does not need the body.
+func ParseSignature(h http.Header) (Signature, error) {
 	ts, sigs := h.Get(TimestampHeader), h.Get(SignatureHeader)
 	if ts == "" || sigs == "" {
-		return fmt.Errorf("%w: want %s and %s headers", ErrNoSignature, TimestampHeader, SignatureHeader)
+		return Signature{}, fmt.Errorf("%w: want %s and %s headers", ErrNoSignature, TimestampHeader, SignatureHeader)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, TimestampHeader, ts)
+		return Signature{}, fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, TimestampHeader, ts)
 	}
-	want := mac(secret, ts, body)
-	ok := false
+	sig := Signature{At: time.Unix(sec, 0), ts: ts}
 	for _, s := range strings.FieldsFunc(sigs, func(r rune) bool { return r == ',' || r == ' ' }) {
 		v, found := strings.CutPrefix(s, "v1=")
 		if !found {
 			continue // a scheme this version does not know
 		}
-		got, err := hex.DecodeString(v)
-		if err == nil && hmac.Equal(got, want) {
+		if mac, err := hex.DecodeString(v); err == nil && len(mac) == sha256.Size {
+			sig.macs = append(sig.macs, mac)
+		}
+	}
+	if len(sig.macs) == 0 {
+		return Signature{}, ErrSignature
+	}
+	return sig, nil
+}
+
+// Fresh checks that the signature's timestamp is within tolerance of now
+// (DefaultTolerance when tolerance is 0).
+func (s Signature) Fresh(now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultTolerance
+	}
+	if d := now.Sub(s.At); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%w: signed at %s, %s from now (tolerance %s)", ErrTimestamp,
+			s.At.UTC().Format(time.RFC3339), d.Round(time.Second), tolerance)
+	}
+	return nil
+}
+
+// Verify checks body against the signature and returns the MAC that
+// matched: the same bytes however the header spelled it (upper-case hex,
+// repeated, among other schemes), so that a receiver remembering
+// deliveries can key them on it.
+func (s Signature) Verify(secret string, body []byte) ([]byte, error) {
+	want := mac(secret, s.ts, body)
+	ok := false
+	for _, got := range s.macs {
+		if hmac.Equal(got, want) {
 			ok = true
 		}
 	}
 	if !ok {
-		return ErrSignature
+		return nil, ErrSignature
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: signed at %s, %s from now (tolerance %s)", ErrTimestamp,
-			time.Unix(sec, 0).UTC().Format(time.RFC3339), d.Round(time.Second), tolerance)
-	}
-	return nil
+	return want, nil
 }
