@@ -7,9 +7,10 @@ VERSITYGW := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_PKGS  := espeak-ng lame
 TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val chromium ca-certificates openssl nodejs npm
-# The Content Authenticity Initiative's C2PA reader, pinned by its lockfile,
-# checks our manifests independently.
-C2PA_CHECK := services/c2pa/testdata/check
+# Independent checkers the tests run, pinned by their lockfile: the Content
+# Authenticity Initiative's C2PA reader, the Podcast Index's feed parser
+# (podcast-partytime) and axe-core.
+NPM_TOOLS := testdata/npm
 
 .PHONY: demo test deps-run deps-test build vet fuzz bench
 
@@ -36,7 +37,7 @@ deps-run:
 deps-test:
 	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val chromium openssl node npm)
 	@test -x "$(GOBIN)/versitygw" || $(GO) install $(VERSITYGW)
-	@test -d $(C2PA_CHECK)/node_modules/@contentauth/c2pa-wasm || npm ci --prefix $(C2PA_CHECK) --no-audit --no-fund
+	@for p in @contentauth/c2pa-wasm podcast-partytime axe-core; do test -d $(NPM_TOOLS)/node_modules/$$p || exit 1; done || npm ci --prefix $(NPM_TOOLS) --no-audit --no-fund
 
 define apt
 missing=""; for c in $(2); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
