@@ -168,7 +168,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 }
 
 // ErrNoHost is the cause of URLs whose host name does not resolve.
-var ErrNoHost = errors.New("ingest: the host name does not resolve")
+var ErrNoHost = errors.New("ingest: no such host")
 
 // retryLookup is how long Vet waits before asking once more about a name
 // that did not resolve.
@@ -199,7 +199,7 @@ func (g *Guard) Vet(ctx context.Context, rawURL string) error {
 			return err
 		}
 		if attempt == 1 {
-			return fault.Permanent(fmt.Errorf("%w: %s does not exist (the resolver answered %q twice); check the URL", ErrNoHost, u.Hostname(), dns.Err))
+			return fault.Permanent(fmt.Errorf("%w: %s does not exist (the resolver answered %q twice); check the URL's spelling", ErrNoHost, u.Hostname(), dns.Err))
 		}
 		select {
 		case <-ctx.Done():

@@ -88,7 +88,7 @@ func TestVetRefusesAHostThatDoesNotResolveAfterOneQuickRetry(t *testing.T) {
 	g := MustGuard(GuardConfig{Resolver: res})
 	// .invalid never resolves (RFC 6761).
 	err := g.Vet(t.Context(), "https://news.narrator-test.invalid/story")
-	if !errors.Is(err, ErrNoHost) || !fault.IsPermanent(err) || !strings.Contains(err.Error(), "news.narrator-test.invalid does not exist") {
+	if !errors.Is(err, ErrNoHost) || !fault.IsPermanent(err) || !strings.Contains(err.Error(), "news.narrator-test.invalid does not exist") || !strings.Contains(err.Error(), "no such host") {
 		t.Fatalf("Vet: %v (permanent %v), want a permanent ErrNoHost", err, fault.IsPermanent(err))
 	}
 	if n := res.n.Load(); n != 2 {
