@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/narrator-project/narrator/services/internal/axetest"
 	"github.com/narrator-project/narrator/services/mp3/mp3test"
 	"github.com/narrator-project/narrator/services/player"
 	"github.com/narrator-project/narrator/services/publish"
@@ -412,4 +413,28 @@ func TestPlayerInChromium(t *testing.T) {
 		b.screenshot(t, "player-embedded-wide")
 		b.clean(t)
 	})
+}
+
+// TestPlayerIsAccessibleOnEveryScreen runs axe-core over the player page
+// on a desktop and a phone, light and dark, before and during playback.
+func TestPlayerIsAccessibleOnEveryScreen(t *testing.T) {
+	b := newBrowser(t)
+	e := newEnv(t, player.Config{Download: true})
+	n, _, _ := e.publish(t, publishtest.Options{Title: hostileTitle})
+	for _, sc := range axetest.Screens {
+		t.Run(sc.Name, func(t *testing.T) {
+			if err := axetest.Use(b.ctx, sc); err != nil {
+				t.Fatal(err)
+			}
+			b.run(t, chromedp.Navigate(e.srv.URL+"/player/"+n.Key), chromedp.WaitVisible(chromedp.ID("controls")))
+			axetest.Check(t, b.ctx, "player")
+			// Playing highlights a sentence: the highlight must keep its contrast.
+			b.do(t, `(() => { const a = document.getElementById("audio"); a.currentTime = 2; a.play(); })()`)
+			b.waitFor(t, "a highlighted sentence", func(s state) bool { return !s.Paused && s.On >= 0 && s.T > 2.2 })
+			b.do(t, `document.getElementById("audio").pause()`)
+			axetest.Check(t, b.ctx, "player while playing")
+			b.screenshot(t, "player-"+sc.Name)
+			b.clean(t)
+		})
+	}
 }
