@@ -25,7 +25,7 @@ function setBadge(el, state) {
   el.className = "badge state-" + state;
 }
 
-// refresher re-renders the page's live panels (data-live) from the
+// refresher re-renders the page's live panels (data-panel) from the
 // server when events say they changed: stage timings, cost, chunk details
 // and the words to review. Requests never overlap; events that arrive
 // during one are folded into one more.
@@ -42,7 +42,7 @@ function refresher() {
       const res = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
       if (res.ok) {
         const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-        for (const el of document.querySelectorAll("[data-live]")) {
+        for (const el of document.querySelectorAll("[data-panel]")) {
           const fresh = doc.getElementById(el.id);
           if (fresh) el.replaceWith(document.importNode(fresh, true));
         }
