@@ -85,8 +85,23 @@ func loadFonts() error {
 	return errFonts
 }
 
-// PNG draws the cover.
+// drawn keeps the covers this process has drawn, by key: each publisher
+// stores a cover once, but a process may run many publishers.
+var drawn sync.Map // key → []byte
+
+// PNG draws the cover, or returns it as drawn before in this process.
 func (c *Cover) PNG() ([]byte, error) {
+	if b, ok := drawn.Load(c.Key()); ok {
+		return b.([]byte), nil
+	}
+	b, err := c.draw()
+	if err == nil {
+		drawn.Store(c.Key(), b)
+	}
+	return b, err
+}
+
+func (c *Cover) draw() ([]byte, error) {
 	if err := loadFonts(); err != nil {
 		return nil, fmt.Errorf("publish: cover fonts: %w", err)
 	}

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -48,7 +49,7 @@ type Health struct {
 // Ready reports whether the feed meets every requirement of a directory.
 func (h Health) Ready(platform string) bool {
 	for _, c := range h.Checks {
-		if !c.OK && contains(c.Required, platform) {
+		if !c.OK && slices.Contains(c.Required, platform) {
 			return false
 		}
 	}
@@ -65,8 +66,6 @@ func (h Health) Missing() []Check {
 	}
 	return out
 }
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // FetchFunc fetches the bytes at a URL; Health fetches artwork with it,
 // through whatever guard the caller's fetches pass.
@@ -221,7 +220,7 @@ func (p *Publisher) checks(ctx context.Context, doc healthRSS, f *builtFeed, fet
 			break
 		}
 	}
-	add("Episode audio", all, nil, bad == "", cmpOr(bad, "every episode has a title, a guid and an MP3 enclosure with its length"))
+	add("Episode audio", all, nil, bad == "", cmp.Or(bad, "every episode has a title, a guid and an MP3 enclosure with its length"))
 
 	urls := []string{ch.AtomLink.Href, ch.Image.Href}
 	for _, it := range ch.Items {
@@ -309,11 +308,4 @@ func quoteOr(s, otherwise string) string {
 		return otherwise
 	}
 	return strconv.Quote(s)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
