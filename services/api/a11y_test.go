@@ -64,6 +64,7 @@ func TestDashboardIsAccessibleOnEveryScreen(t *testing.T) {
 		{"lexicon", "/dashboard/lexicon", "#lexicon"},
 		{"feeds", "/dashboard/feeds", "#checks"},
 		{"not-found", "/dashboard/narrations/no-such-narration", "#page-error"},
+		{"sign-in", "/dashboard/login", "#login-form"},
 	}
 	signedIn := false
 	for _, sc := range axetest.Screens {
