@@ -203,8 +203,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	// only when the narration ends, so a value past the one it was served
 	// with, short of 100, is the live stream's.
 	served := run(t, ctx, chromedp.Evaluate[float64](`window.servedProgress = document.getElementById("progress").value; window.sameDocument = true; window.servedProgress`))
-	if stages := run(t, ctx, chromedp.Evaluate[[]string](`window.servedStages`)); len(stages) != 1 || stages[0] != "clean" {
-		t.Errorf("the page was served with stages %q; want it served while the article was fetched", stages)
+	// Queued, or cleaning: nothing of the later stages is in the page yet.
+	if stages := run(t, ctx, chromedp.Evaluate[[]string](`window.servedStages`)); len(stages) > 1 || len(stages) == 1 && stages[0] != "clean" {
+		t.Errorf("the page was served with stages %q; want it served before the article was cleaned", stages)
 	}
 	// Every panel follows the events while the job runs, with no reload:
 	// the stages table gains synth, the cost its characters, the words
