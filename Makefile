@@ -10,9 +10,10 @@ TEST_PKGS := $(RUN_PKGS) ffmpeg mpg123 mp3val mediainfo chromium ca-certificates
 # Node.js is often installed from elsewhere (nodesource) with its own npm, which
 # Debian's npm package conflicts with: it is installed only where missing.
 NODE_PKGS := nodejs npm
-# The Content Authenticity Initiative's C2PA reader, pinned by its lockfile,
-# checks our manifests independently.
-C2PA_CHECK := services/c2pa/testdata/check
+# Independent checkers the tests run, pinned by their lockfile: the Content
+# Authenticity Initiative's C2PA reader, the Podcast Index's feed parser
+# (podcast-partytime) and axe-core.
+NPM_TOOLS := testdata/npm
 
 .PHONY: demo test deps-run deps-test build vet fuzz bench
 
@@ -40,7 +41,7 @@ deps-test:
 	@$(call apt,$(TEST_PKGS),espeak-ng lame ffmpeg ffprobe mpg123 mp3val mediainfo chromium openssl)
 	@$(call apt,$(NODE_PKGS),node npm)
 	@test -x "$(GOBIN)/versitygw" || $(GO) install $(VERSITYGW)
-	@test -d $(C2PA_CHECK)/node_modules/@contentauth/c2pa-wasm || npm ci --prefix $(C2PA_CHECK) --no-audit --no-fund
+	@for p in @contentauth/c2pa-wasm podcast-partytime axe-core; do test -d $(NPM_TOOLS)/node_modules/$$p || exit 1; done || npm ci --prefix $(NPM_TOOLS) --no-audit --no-fund
 
 define apt
 missing=""; for c in $(2); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \

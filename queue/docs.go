@@ -21,6 +21,24 @@ type Docs struct {
 // Lexicons returns the bucket of pronunciation lexicons, one per publication.
 func (q *Queue) Lexicons() *Docs { return &Docs{q.kv(q.lexicons)} }
 
+// Settings returns the bucket of settings every process shares, such as
+// each publication's feed settings.
+func (q *Queue) Settings() *Docs { return &Docs{q.kv(q.settings)} }
+
+// Create stores a document only if there is none under its key, and
+// reports whether it did: the first of several processes seeding the same
+// key wins, and the others leave what it wrote.
+func (d *Docs) Create(ctx context.Context, key string, data []byte) (bool, error) {
+	err := d.kv.create(ctx, key, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("queue: create %s: %w", key, err)
+	}
+	return true, nil
+}
+
 // Get returns a document.
 func (d *Docs) Get(ctx context.Context, key string) ([]byte, error) {
 	e, err := d.kv.get(ctx, key)

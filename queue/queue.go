@@ -22,16 +22,19 @@ import (
 
 // Names of what the queue declares in JetStream.
 const (
-	TaskStream   = "NARRATOR_TASKS"
-	EventStream  = "NARRATOR_EVENTS"
-	JobsBucket   = "narrator-jobs"
-	BlobsBucket  = "narrator-blobs"
-	AudioBucket  = "narrator-audio"
-	LexBucket    = "narrator-lexicons"
-	SeenBucket   = "narrator-seen"
-	taskSubject  = "narrator.task."
-	eventSubject = "narrator.event."
-	wakeSubject  = "narrator.wake." // plain NATS: a stage has new tasks
+	TaskStream  = "NARRATOR_TASKS"
+	EventStream = "NARRATOR_EVENTS"
+	JobsBucket  = "narrator-jobs"
+	BlobsBucket = "narrator-blobs"
+	AudioBucket = "narrator-audio"
+	LexBucket   = "narrator-lexicons"
+	SeenBucket  = "narrator-seen"
+	// SettingsBucket holds settings editors change without a deploy and
+	// every process reads the same: each publication's podcast feed.
+	SettingsBucket = "narrator-settings"
+	taskSubject    = "narrator.task."
+	eventSubject   = "narrator.event."
+	wakeSubject    = "narrator.wake." // plain NATS: a stage has new tasks
 )
 
 // Config says where NATS is and how the streams behave.
@@ -123,6 +126,7 @@ type Queue struct {
 	events   jetstream.Stream
 	jobs     jetstream.KeyValue
 	lexicons jetstream.KeyValue
+	settings jetstream.KeyValue
 	seen     jetstream.KeyValue
 	usage    jetstream.KeyValue
 	sessions jetstream.KeyValue
@@ -225,6 +229,16 @@ func (q *Queue) declare(ctx context.Context) error {
 	})
 	if err != nil {
 		return q.declareErr("key-value bucket "+LexBucket, err)
+	}
+	q.settings, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      SettingsBucket,
+		Description: "narrator settings shared by every process, such as each publication's feed",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     10,
+	})
+	if err != nil {
+		return q.declareErr("key-value bucket "+SettingsBucket, err)
 	}
 	q.seen, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      SeenBucket,

@@ -49,8 +49,15 @@ func main() {
 func run(ctx context.Context, args []string, io stdio) int {
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		switch {
+		case len(args) == 0:
+			usage(io.Err)
+			return 2
+		case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 			usage(io.Out)
+			return 0
+		case args[0] == "version" || args[0] == "-version" || args[0] == "--version":
+			fmt.Fprintln(io.Out, version())
 			return 0
 		}
 		fmt.Fprintf(io.Err, "narrator: unknown command %q\n\n", strings.Join(args, " "))
@@ -97,7 +104,7 @@ func usage(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-14s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintln(w, "\nRun 'narrator COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'narrator COMMAND --help' for a command's flags; 'narrator --version' for the version.")
 }
 
 // newFlags returns a flag set for a command whose usage line and errors go
@@ -107,7 +114,7 @@ func newFlags(name, synopsis string, io stdio) *flag.FlagSet {
 	fs.SetOutput(io.Err)
 	fs.Usage = func() {
 		fmt.Fprintf(io.Err, "Usage: narrator %s %s\n\n", name, synopsis)
-		fs.PrintDefaults()
+		printFlags(io.Err, fs)
 	}
 	return fs
 }

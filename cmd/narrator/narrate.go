@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,13 +25,17 @@ func init() {
 func runNarrate(ctx context.Context, args []string, io stdio) error {
 	var s settings
 	fs := newFlags("narrate", "[flags] FILE|URL|-", io)
-	s.queueFlags(fs)
-	s.workerFlags(fs)
 	out := fs.String("o", "", "write the MP3 here (default: the input's name with .mp3, or narration.mp3)")
 	articleID := fs.String("article-id", "", "the article's stable id; narrating it again makes a new revision (default: from the file name or URL)")
 	title := fs.String("title", "", "use this title instead of the one found in the page")
+	section := fs.String("section", "", "the article's section: it is listed in that section's feed too")
+	author := fs.String("author", "", "the article's author: it is listed in that author's feed too (default: from the byline)")
+	publication := fs.String("publication", "", "the publication it belongs to: its voice, lexicon, budget and feed")
 	force := fs.Bool("force", false, "narrate again even if the article and options are unchanged")
-	quiet := fs.Bool("quiet", false, "do not show progress")
+	mode := fs.String("progress", "auto", "auto (bars on a terminal, else lines), bars, plain (timestamped lines) or none")
+	quiet := fs.Bool("quiet", false, "do not show progress (--progress=none)")
+	s.queueFlags(fs)
+	s.workerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,11 +43,31 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 		return usageError{"give one FILE, URL or - (standard input)"}
 	}
 	if s.LogLevel == "info" && os.Getenv("NARRATOR_LOG_LEVEL") == "" {
-		s.LogLevel = "warn" // progress goes to stderr; logs only when something is wrong
+		// Progress goes to stderr, and a failure's reason is the command's
+		// error: logs only for what else goes wrong.
+		s.LogLevel = "error"
+	}
+	if *quiet {
+		*mode = "none"
+	}
+	start := time.Now()
+	show, err := newProgress(*mode, io.Err, start)
+	if err != nil {
+		return err
 	}
 	req, err := narrationRequest(fs.Arg(0), io.In)
 	if err != nil {
 		return err
+	}
+	if req.URL != "" {
+		// A misspelt host fails now, not after minutes of retries.
+		guard, err := s.guard()
+		if err != nil {
+			return err
+		}
+		if err := guard.Vet(ctx, req.URL); err != nil {
+			return err
+		}
 	}
 	if *articleID != "" {
 		req.ArticleID = *articleID
@@ -50,6 +75,9 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	req.Force = *force
 	req.Options = s.options()
 	req.Options.Title = *title
+	req.Options.Section = *section
+	req.Options.Author = *author
+	req.Options.Publication = *publication
 	if *out == "" {
 		*out = defaultOutput(fs.Arg(0))
 	}
@@ -68,23 +96,27 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	go func() { worked <- p.Run(workCtx, stages) }()
 	defer func() { stopWork(); <-worked }()
 
-	start := time.Now()
+	before, _ := q.Jobs().Get(ctx, pipeline.JobID(cmp.Or(req.ArticleID, "-")))
 	job, err := p.Submit(ctx, req)
 	if err != nil {
 		return err
 	}
-	if !*quiet {
+	reused := job.State == queue.Done && job.Revision == before.Revision && before.State == queue.Done
+	if *mode != "none" {
 		fmt.Fprintf(io.Err, "job %s (revision %d): %s with %s\n", job.ID, job.Revision, describeRequest(req), s.Engine)
+		if reused {
+			fmt.Fprintf(io.Err, "unchanged since revision %d of %s: reused that narration; nothing synthesized, nothing billed (--force narrates it again)\n",
+				job.Revision, job.Submitted.Local().Format("2006-01-02 15:04"))
+		}
 	}
 	// An unchanged article already narrated is done at once; its events may
 	// have expired, so only a job still under way is followed.
 	if !job.Ended() {
 		err = q.Follow(ctx, job.ID, job.Revision, func(e queue.Event) bool {
-			if !*quiet {
-				printEvent(io.Err, start, e)
-			}
+			show.event(e)
 			return true
 		})
+		show.close()
 		if err != nil {
 			return err
 		}
@@ -94,14 +126,18 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	if job.State != queue.Done {
-		return fmt.Errorf("job %s failed in %s: %s", job.ID, job.FailedStage, job.Error)
+		return fmt.Errorf("job %s failed in %s: %s", job.ID, job.FailedStage, strings.TrimPrefix(job.Error, job.FailedStage+": "))
 	}
 	// The feeds are rebuilt just after the job is done; let that finish, so
 	// that narrator serve on the same data directory lists the narration.
+	// The publish task is acked only once it has queued the rebuild, so
+	// once publish is idle the rebuild is queued or done.
 	idle, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := q.WaitIdle(idle, pipeline.StageFeed); err != nil {
-		return fmt.Errorf("rebuild the feeds: %w", err)
+	for _, stage := range []string{pipeline.StagePublish, pipeline.StageFeed} {
+		if err := q.WaitIdle(idle, stage); err != nil {
+			return fmt.Errorf("rebuild the feeds: %w", err)
+		}
 	}
 	st, err := s.openStore(ctx)
 	if err != nil {
@@ -109,6 +145,17 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	}
 	if err := download(ctx, st, job.Output.Key, *out); err != nil {
 		return err
+	}
+	if *mode != "none" && !reused {
+		cached := 0
+		if chunks, err := q.Jobs().Chunks(ctx, job.ID, job.Revision); err == nil {
+			for _, c := range chunks {
+				if c.CacheHit {
+					cached++
+				}
+			}
+		}
+		fmt.Fprintf(io.Err, "billed %d characters; %d of %d chunks from the cache\n", job.BilledChars, cached, job.Chunks)
 	}
 	fmt.Fprintf(io.Out, "%s\nduration %s\njob %s\n", *out, job.Output.Duration.Round(time.Millisecond), job.ID)
 	if l := job.Output.Level; l != nil {
@@ -136,8 +183,16 @@ func defaultStages() []string {
 // narrationRequest reads the article argument: a URL, a file, or - for
 // standard input.
 func narrationRequest(arg string, stdin io.Reader) (pipeline.Request, error) {
-	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+	u, perr := url.Parse(arg)
+	if perr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		return pipeline.Request{URL: arg, ArticleID: arg}, nil
+	}
+	if arg != "-" {
+		if _, err := os.Stat(arg); err != nil && strings.Contains(arg, "://") {
+			return pipeline.Request{}, usageError{fmt.Sprintf("%q is neither a URL narrator can fetch (http:// or https:// and a host) nor an existing file", arg)}
+		} else if err != nil && looksLikeHost(arg) {
+			return pipeline.Request{}, usageError{fmt.Sprintf("%q is not an existing file; for a web page, give its URL: https://%s", arg, arg)}
+		}
 	}
 	var (
 		body []byte
@@ -171,6 +226,14 @@ func narrationRequest(arg string, stdin io.Reader) (pipeline.Request, error) {
 	return r, nil
 }
 
+// looksLikeHost reports whether a missing file's name reads as a URL
+// without its scheme: news.example.com/story.
+func looksLikeHost(arg string) bool {
+	host, _, _ := strings.Cut(arg, "/")
+	return strings.Count(host, ".") >= 1 && !strings.ContainsAny(host, " \\") && filepath.Ext(host) != ".html" &&
+		filepath.Ext(host) != ".txt" && filepath.Ext(host) != ".md" && filepath.Ext(host) != ".htm" && filepath.Ext(host) != ".markdown"
+}
+
 // slug keeps letters, digits, - and _ of s, for ids made from file names.
 func slug(s string) string {
 	var b strings.Builder
@@ -197,31 +260,6 @@ func describeRequest(r pipeline.Request) string {
 		return r.URL
 	}
 	return r.Name
-}
-
-// printEvent shows one progress event as a line.
-func printEvent(w io.Writer, start time.Time, e queue.Event) {
-	at := fmt.Sprintf("[%6.1fs]", time.Since(start).Seconds())
-	switch e.Kind {
-	case queue.EventQueued:
-		fmt.Fprintf(w, "%s queued\n", at)
-	case queue.EventStageStart:
-		fmt.Fprintf(w, "%s %-7s started\n", at, e.Stage)
-	case queue.EventStageDone:
-		if e.Chunks > 0 {
-			fmt.Fprintf(w, "%s %-7s done: %d chunks\n", at, e.Stage, e.Chunks)
-		} else {
-			fmt.Fprintf(w, "%s %-7s done\n", at, e.Stage)
-		}
-	case queue.EventChunkDone:
-		fmt.Fprintf(w, "%s synth   chunk %d done (%d/%d)\n", at, e.Chunk+1, e.Done, e.Chunks)
-	case queue.EventRetry:
-		fmt.Fprintf(w, "%s %-7s retrying: %s\n", at, e.Stage, e.Message)
-	case queue.EventDone:
-		fmt.Fprintf(w, "%s done\n", at)
-	case queue.EventFailed:
-		fmt.Fprintf(w, "%s failed in %s: %s\n", at, e.Stage, e.Message)
-	}
 }
 
 // download copies a published object to a file, replacing it only when the

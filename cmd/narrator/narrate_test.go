@@ -49,7 +49,8 @@ func TestNarrateWritesTheMP3(t *testing.T) {
 	// The same article again is already narrated: nothing is redone.
 	again := filepath.Join(dir, "again.mp3")
 	code, stdout2, stderr := narrate(t, "--data-dir", filepath.Join(dir, "data"), "-o", again, "../../testdata/sample-article.html")
-	if code != 0 || !strings.Contains(stderr, "(revision 1)") || strings.Contains(stderr, "started") {
+	if code != 0 || !strings.Contains(stderr, "(revision 1)") || strings.Contains(stderr, "started") ||
+		!strings.Contains(stderr, "reused that narration; nothing synthesized, nothing billed") {
 		t.Errorf("second run: exit %d, stderr:\n%s", code, stderr)
 	}
 	if first, second := strings.Split(stdout, "\n")[1], strings.Split(stdout2, "\n")[1]; first != second {
@@ -96,8 +97,8 @@ func TestNarrateFailsWithTheReason(t *testing.T) {
 			if code == 0 {
 				t.Fatal("exit 0 for a narration that cannot succeed")
 			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
+			if n := strings.Count(stderr, tc.want); n != 1 {
+				t.Errorf("stderr says %q %d times, want once:\n%s", tc.want, n, stderr)
 			}
 		})
 	}

@@ -32,7 +32,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	s.queueFlags(fs)
 	s.workerFlags(fs)
 	fs.StringVar(&s.NATSListen, "nats-listen", env("NARRATOR_NATS_LISTEN", ""), "let other processes reach the embedded NATS server at this address, e.g. 127.0.0.1:4222 (env NARRATOR_NATS_LISTEN)")
-	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
+	addr := fs.String("http", env("NARRATOR_HTTP_ADDR", DefaultHTTPAddr), "HTTP listen address (env NARRATOR_HTTP_ADDR)")
 	ops := opsFlag(fs, "; when set, the HTTP listener serves none of them")
 	stageList := fs.String("stages", env("NARRATOR_STAGES", strings.Join(defaultStages(), ",")), "comma-separated stages to run beside the HTTP server, or none (env NARRATOR_STAGES)")
 	if err := parseFlags(fs, args); err != nil {
@@ -50,6 +50,10 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	defer srv.Close()
+	// With no public URL, the address listened at is it.
+	if s.PublicURL == "" {
+		s.PublicURL = httpBase(srv.Addr)
+	}
 	var opsSrv *http.Server
 	if *ops != "" {
 		// Probes and metrics stay off the public listener, even while
@@ -72,7 +76,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	pub, pl, err := s.pub.open(st, s.PublicURL)
+	pub, pl, err := s.publisher(ctx, r.q, st, r.log)
 	if err != nil {
 		return err
 	}
@@ -110,7 +114,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		mux.Handle("/media/", httpserver.Streaming(http.StripPrefix("/media", fsStore.Handler())))
 	}
 	gate.open(mux)
-	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
+	r.log.Info("serving", "http", "http://"+srv.Addr, "public_url", s.publicURL(), "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
 	worked := make(chan error, 1)
 	go func() { worked <- r.p.Run(ctx, stages) }()
 

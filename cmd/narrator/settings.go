@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,7 +172,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
 	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
-	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", "http://127.0.0.1:8080"), "`URL` listeners reach narrator serve at, for media URLs (env NARRATOR_PUBLIC_URL)")
+	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", ""), "`URL` listeners reach narrator serve at, for media, feed and player URLs; default http:// and the HTTP address (env NARRATOR_PUBLIC_URL)")
 	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
 	urlVar(fs, &s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server `URL` (env S3_ENDPOINT)")
 	fs.StringVar(&s.S3Region, "s3-region", env("S3_REGION", ""), "bucket region (env S3_REGION)")
@@ -214,12 +215,38 @@ func (s *settings) openQueue(ctx context.Context, log *slog.Logger) (*queue.Queu
 	})
 }
 
+// DefaultHTTPAddr is where narrator serve listens unless told otherwise.
+const DefaultHTTPAddr = "127.0.0.1:8080"
+
+// publicURL is where listeners reach narrator serve: --public-url, else
+// the HTTP address serve listens at (NARRATOR_HTTP_ADDR), so that a serve
+// moved to another port publishes URLs that work. An address that listens
+// on every interface is reached at 127.0.0.1.
+func (s *settings) publicURL() string {
+	if s.PublicURL != "" {
+		return s.PublicURL
+	}
+	return httpBase(env("NARRATOR_HTTP_ADDR", DefaultHTTPAddr))
+}
+
+// httpBase is the URL of an HTTP listen address.
+func httpBase(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // mediaDir is where the embedded default keeps published files.
 func (s *settings) mediaDir() string { return filepath.Join(s.DataDir, "media") }
 
 func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
 	if s.S3Bucket == "" {
-		return storage.NewFS(s.mediaDir(), strings.TrimRight(s.PublicURL, "/")+"/media")
+		return storage.NewFS(s.mediaDir(), strings.TrimRight(s.publicURL(), "/")+"/media")
 	}
 	access, err := readSecretEnv(os.Getenv, "S3_ACCESS_KEY_ID")
 	if err != nil {
@@ -322,7 +349,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		if err != nil {
 			return nil, err
 		}
-		if deps.Publisher, _, err = s.pub.open(st, s.PublicURL); err != nil {
+		if deps.Publisher, _, err = s.publisher(ctx, q, st, log); err != nil {
 			return nil, err
 		}
 	}

@@ -236,6 +236,9 @@ func (s *Server) routes() {
 	m.Handle("POST /api/lexicon", edit(s.addLexiconEntry))
 	m.Handle("PUT /api/lexicon/{word}", edit(s.putLexiconEntry))
 	m.Handle("DELETE /api/lexicon/{word}", edit(s.deleteLexiconEntry))
+	m.Handle("GET /api/feeds/{publication}", read(s.getFeed))
+	m.Handle("PUT /api/feeds/{publication}", edit(s.putFeed))
+	m.Handle("GET /api/feeds/{publication}/health", read(s.feedHealth))
 
 	m.HandleFunc("POST /hooks/cms", s.cmsHook)
 

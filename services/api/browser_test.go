@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +103,28 @@ func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	return v
 }
 
+// recordProgress keeps the stages a page was served with in
+// window.servedStages and, in window.progressSeen, the value a page's
+// #progress bar was served with and every value it is given after, from
+// before any of its scripts run; a reload starts a new list.
+const recordProgress = `(() => {
+	document.addEventListener("DOMContentLoaded", () => {
+		window.servedStages = [...document.querySelectorAll("#stages tr[data-stage]")].map(r => r.dataset.stage);
+	}, {capture: true});
+	const d = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value");
+	window.progressSeen = [];
+	Object.defineProperty(HTMLProgressElement.prototype, "value", {configurable: true,
+		get() { return d.get.call(this); },
+		set(v) {
+			if (this.id === "progress") {
+				// The first entry is the value the page was served with.
+				if (window.progressSeen.length === 0) window.progressSeen.push(d.get.call(this));
+				window.progressSeen.push(Number(v));
+			}
+			d.set.call(this, v);
+		}});
+})()`
+
 // TestDashboardInBrowser signs in, submits an article whose title holds a
 // script tag, watches its progress bar move and reach done, plays the
 // preview, and adds a pronunciation from the words to review, in Chromium.
@@ -145,6 +169,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}()
 
+	// The article comes from a slow site, so the narration page is served
+	// while the article is fetched: whatever it shows of the later stages,
+	// it learnt from the events.
+	e.mux.HandleFunc("GET /slow/budget", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(1500 * time.Millisecond)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, article("Budget night"))
+	})
+	// Every value the narration page's bar takes, from the first script on.
+	if _, err := chromedp.Run(ctx, chromedp.Func(func(c context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(c, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordProgress})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
 	do(t, ctx, time.Minute,
 		chromedp.Navigate(e.srv.URL+"/dashboard/"),
 		chromedp.WaitVisible(chromedp.ID("token")),
@@ -154,7 +193,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("narrate-form")),
 		shot(dir, "02-narrations"),
 
-		chromedp.SetValue(chromedp.ID("narrate-text"), article("Budget night")),
+		chromedp.SendKeys(chromedp.ID("narrate-url"), e.srv.URL+"/slow/budget"),
 		chromedp.SendKeys(chromedp.ID("narrate-title"), title),
 		chromedp.SendKeys(chromedp.ID("narrate-section"), "Politics"),
 		chromedp.Click(chromedp.ID("narrate-submit")),
@@ -163,10 +202,36 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The bar moves while the chunks are synthesized. The page reloads
 	// only when the narration ends, so a value past the one it was served
 	// with, short of 100, is the live stream's.
-	served := run(t, ctx, chromedp.Evaluate[float64](`window.servedProgress = document.getElementById("progress").value`))
+	served := run(t, ctx, chromedp.Evaluate[float64](`window.servedProgress = document.getElementById("progress").value; window.sameDocument = true; window.servedProgress`))
+	// Queued, or cleaning: nothing of the later stages is in the page yet.
+	if stages := run(t, ctx, chromedp.Evaluate[[]string](`window.servedStages`)); len(stages) > 1 || len(stages) == 1 && stages[0] != "clean" {
+		t.Errorf("the page was served with stages %q; want it served before the article was cleaned", stages)
+	}
+	// Every panel follows the events while the job runs, with no reload:
+	// the stages table gains synth, the cost its characters, the words
+	// to review appear once the article is cleaned.
+	run(t, ctx, chromedp.Poll[bool](`(() => {
+		const synth = document.querySelector('#stages tr[data-stage="synth"] td:last-child');
+		const chars = document.querySelector("#cost-panel dd");
+		return window.sameDocument === true && document.getElementById("job").dataset.state === "running" &&
+			synth && synth.textContent === "running" && chars && chars.textContent !== "0" &&
+			document.querySelectorAll("#unknown td.word").length > 0 && !/ of 0 done/.test(document.getElementById("chunk-count").textContent);
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Minute)))
 	progressSeen := run(t, ctx, chromedp.Poll[float64](`(() => { const p = document.getElementById("progress");
 		return p && p.value > window.servedProgress && p.value < 100 && document.getElementById("job").dataset.state === "running" ? p.value : false })()`,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Minute)))
+	// The page never showed less than it was served with: the events it
+	// replays from the job's start do not move the bar back.
+	values := run(t, ctx, chromedp.Evaluate[[]float64](`window.progressSeen`))
+	for i := 1; i < len(values); i++ {
+		if values[i] < values[i-1] {
+			t.Errorf("the bar was served at %.0f%% and then took %v: it moved back", values[0], values[1:])
+			break
+		}
+	}
+	if len(values) < 2 {
+		t.Errorf("the bar's values were not recorded: %v", values)
+	}
 	do(t, ctx, time.Minute,
 		shot(dir, "03-in-progress"),
 		// At the end the page reloads with the preview.
@@ -186,6 +251,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	do(t, ctx, time.Minute, shot(dir, "05-playing"))
 
 	t.Logf("page served at %.0f%%, then saw the bar at %.0f%% while running; done %v; preview played to %.1f s", served, progressSeen, done, played)
+
 	if shownTitle != title {
 		t.Errorf("title shown as %q, want the literal %q", shownTitle, title)
 	}

@@ -27,6 +27,8 @@ func (s *Server) dashboardRoutes() {
 	m.Handle("GET /dashboard/{$}", s.page(ScopeRead, s.listPage))
 	m.Handle("GET /dashboard/narrations/{id}", s.page(ScopeRead, s.narrationPage))
 	m.Handle("GET /dashboard/lexicon", s.page(ScopeRead, s.lexiconPage))
+	m.Handle("GET /dashboard/feeds", s.page(ScopeRead, s.feedsPage))
+	m.Handle("POST /dashboard/feeds", post(ScopeEditor, s.feedsForm))
 	m.HandleFunc("GET /dashboard/login", s.loginPage)
 	m.Handle("POST /dashboard/login", cop.Handler(http.HandlerFunc(s.login)))
 	m.Handle("POST /dashboard/logout", post(ScopeRead, s.logout))

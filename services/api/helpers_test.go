@@ -88,7 +88,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	// Articles are served by test servers on loopback, which the fetch
 	// guard opens only to an allow-list.
 	e.guard = ingest.MustGuard(ingest.GuardConfig{Allow: []string{"127.0.0.1"}})
-	pub, err := publish.New(store, publish.Config{})
+	pub, err := publish.New(store, publish.Config{Settings: pipeline.Feeds(q)})
 	if err != nil {
 		t.Fatal(err)
 	}

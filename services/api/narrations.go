@@ -62,7 +62,7 @@ func (s *Server) request(ctx context.Context, in createRequest) (pipeline.Reques
 			return r, bad("url %q: want an absolute http or https URL", r.URL)
 		}
 		if s.guard != nil {
-			if err := s.guard.CheckURL(ctx, u); err != nil {
+			if err := s.guard.Vet(ctx, r.URL); err != nil {
 				return r, bad("url: %v", err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/publish"
 )
 
 //go:embed templates/*.html
@@ -22,7 +23,7 @@ var staticFS embed.FS
 
 // pageNames are the pages the handlers render; each is its template file
 // with layout.html around it.
-var pageNames = []string{"login", "list", "narration", "lexicon", "error"}
+var pageNames = []string{"login", "list", "narration", "lexicon", "feeds", "error"}
 
 // pages holds the parsed page templates.
 type pages struct {
@@ -56,7 +57,9 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("$%.2f", usd(chars, *price))
 	},
-	"mb": func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+	"mb":        func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+	"join":      strings.Join,
+	"platforms": func() []string { return publish.Platforms },
 }
 
 // loadPages parses every page and panics if one is missing or broken: the

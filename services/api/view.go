@@ -140,7 +140,9 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 	if n.Title == "" {
 		n.Title = j.Options.Title
 	}
-	n.Chunks.Total = j.Chunks
+	// Chunk statuses are written just before the chunk stage records how
+	// many there are.
+	n.Chunks.Total = max(j.Chunks, len(cs))
 	for _, c := range cs {
 		switch c.State {
 		case queue.ChunkDone:

@@ -51,18 +51,18 @@ func independentCheck(t *testing.T, files ...string) []CheckResult {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: the independent C2PA check needs Node.js (Debian package nodejs) and npm ci --prefix services/c2pa/testdata/check")
+		t.Skip("node is not installed: the independent C2PA check needs Node.js (Debian package nodejs) and npm ci --prefix testdata/npm")
 	}
-	dir, _ := filepath.Abs("testdata/check")
+	dir, _ := filepath.Abs("../../testdata/npm")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@contentauth", "c2pa-wasm")); err != nil {
-		t.Fatalf("the independent reader is not installed: run make deps-test (npm ci --prefix services/c2pa/testdata/check): %v", err)
+		t.Fatalf("the independent reader is not installed: run make deps-test (npm ci --prefix testdata/npm): %v", err)
 	}
-	cmd := exec.Command(node, append([]string{filepath.Join(dir, "check.mjs")}, files...)...)
+	cmd := exec.Command(node, append([]string{filepath.Join(dir, "c2pa-check.mjs")}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node check.mjs: %v\n%s", err, stderr.String())
+		t.Fatalf("node c2pa-check.mjs: %v\n%s", err, stderr.String())
 	}
 	var res []CheckResult
 	sc := bufio.NewScanner(bytes.NewReader(out))

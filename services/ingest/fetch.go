@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/narrator-project/narrator/services/fault"
@@ -23,7 +26,7 @@ var (
 	ErrURL         = errors.New("ingest: not a fetchable URL")
 	ErrStatus      = errors.New("ingest: the server did not return the page")
 	ErrTooLarge    = errors.New("ingest: page too large")
-	ErrContentType = errors.New("ingest: not an HTML or text page")
+	ErrContentType = errors.New("ingest: not a type this fetch takes")
 )
 
 // Config sets a fetcher's limits.
@@ -42,6 +45,9 @@ type Config struct {
 	// CheckRedirect, when set, vets every redirect target before it is
 	// followed, after the guard.
 	CheckRedirect func(u *url.URL) error
+	// Types are the media types a response may have; default HTML,
+	// XHTML, plain text and Markdown (articles).
+	Types []string
 }
 
 func (c *Config) setDefaults() {
@@ -56,6 +62,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Guard == nil {
 		c.Guard = MustGuard(GuardConfig{})
+	}
+	if len(c.Types) == 0 {
+		c.Types = []string{"text/html", "application/xhtml+xml", "text/plain", "text/markdown"}
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = "narrator/1 (+https://github.com/narrator-project/narrator)"
@@ -129,7 +138,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 		return Page{}, fault.Permanent(fmt.Errorf("%w: %w", ErrURL, err))
 	}
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1")
+	req.Header.Set("Accept", strings.Join(f.cfg.Types, ",")+";q=0.9,*/*;q=0.1")
 	resp, err := f.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrURL) || fault.IsPermanent(err) {
@@ -146,8 +155,8 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 		return Page{}, fault.Permanent(err)
 	}
 	ct := resp.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || !textual(mt)) {
-		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is %q", ErrContentType, redact.URL(u.String()), ct))
+	if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || !slices.Contains(f.cfg.Types, mt)) {
+		return Page{}, fault.Permanent(fmt.Errorf("%w: %s is %q, not %s", ErrContentType, redact.URL(u.String()), ct, strings.Join(f.cfg.Types, ", ")))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.cfg.MaxBytes+1))
 	if err != nil {
@@ -159,6 +168,44 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Page, error) {
 	return Page{Body: body, ContentType: ct, URL: resp.Request.URL.String()}, nil
 }
 
-func textual(mt string) bool {
-	return mt == "text/html" || mt == "application/xhtml+xml" || mt == "text/plain" || mt == "text/markdown"
+// ErrNoHost is the cause of URLs whose host name does not resolve.
+var ErrNoHost = errors.New("ingest: no such host")
+
+// retryLookup is how long Vet waits before asking once more about a name
+// that did not resolve.
+var retryLookup = time.Second
+
+// Vet checks a URL as it is submitted: http or https, and a host that
+// resolves to addresses the guard allows. A name the resolver says does
+// not exist is asked about once more after a short pause, for a resolver's
+// passing hiccup, and is then refused for good with ErrNoHost: retrying
+// for minutes will not make a misspelt host exist. Other lookup failures
+// (a timeout, no DNS server) are returned as they are, for the caller to
+// retry.
+func (g *Guard) Vet(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fault.Permanent(fmt.Errorf("%w: %w", ErrURL, err))
+	}
+	if err := checkScheme(u); err != nil {
+		return fault.Permanent(err)
+	}
+	for attempt := 0; ; attempt++ {
+		err = g.CheckURL(ctx, u)
+		var dns *net.DNSError
+		if err == nil || !errors.As(err, &dns) || !dns.IsNotFound {
+			if errors.Is(err, ErrBlocked) {
+				return fault.Permanent(err)
+			}
+			return err
+		}
+		if attempt == 1 {
+			return fault.Permanent(fmt.Errorf("%w: %s does not exist (the resolver answered %q twice); check the URL's spelling", ErrNoHost, u.Hostname(), dns.Err))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(retryLookup):
+		}
+	}
 }

@@ -3,10 +3,14 @@ package ingest
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/narrator-project/narrator/services/fault"
 )
@@ -65,6 +69,37 @@ func TestFetch(t *testing.T) {
 	for _, bad := range []string{"ftp://example.com/a", "file:///etc/passwd", "not a url", "http://"} {
 		if _, err := f.Fetch(context.Background(), bad); !errors.Is(err, ErrURL) || !fault.IsPermanent(err) {
 			t.Errorf("%q: err = %v, want a permanent ErrURL", bad, err)
+		}
+	}
+}
+
+// countingResolver is the system's resolver, counting its lookups.
+type countingResolver struct{ n atomic.Int32 }
+
+func (c *countingResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	c.n.Add(1)
+	return net.DefaultResolver.LookupNetIP(ctx, network, host)
+}
+
+func TestVetRefusesAHostThatDoesNotResolveAfterOneQuickRetry(t *testing.T) {
+	defer func(d time.Duration) { retryLookup = d }(retryLookup)
+	retryLookup = 10 * time.Millisecond
+	res := &countingResolver{}
+	g := MustGuard(GuardConfig{Resolver: res})
+	// .invalid never resolves (RFC 6761).
+	err := g.Vet(t.Context(), "https://news.narrator-test.invalid/story")
+	if !errors.Is(err, ErrNoHost) || !fault.IsPermanent(err) || !strings.Contains(err.Error(), "news.narrator-test.invalid does not exist") || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("Vet: %v (permanent %v), want a permanent ErrNoHost", err, fault.IsPermanent(err))
+	}
+	if n := res.n.Load(); n != 2 {
+		t.Errorf("%d lookups, want the first and one retry", n)
+	}
+	for _, tc := range []struct{ url, want string }{
+		{"htp://example.com/x", "only http and https"},
+		{"http://127.0.0.1/x", "refused to fetch from 127.0.0.1"},
+	} {
+		if err := g.Vet(t.Context(), tc.url); err == nil || !fault.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Vet(%s): %v, want a permanent error saying %q", tc.url, err, tc.want)
 		}
 	}
 }

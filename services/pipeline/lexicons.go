@@ -8,10 +8,12 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/lexicon"
+	"github.com/narrator-project/narrator/services/publish"
 )
 
-// DefaultPublication names the lexicon of jobs that name no publication.
-const DefaultPublication = "default"
+// DefaultPublication names the lexicon and feed settings of jobs that
+// name no publication.
+const DefaultPublication = publish.DefaultPublication
 
 // Lexicons returns the pronunciation lexicons kept in NATS, where editors
 // change them without a deploy.
@@ -19,12 +21,7 @@ func Lexicons(q *queue.Queue) lexicon.Store { return lexicons{q.Lexicons()} }
 
 type lexicons struct{ d *queue.Docs }
 
-func pubKey(publication string) string {
-	if publication == "" {
-		return DefaultPublication
-	}
-	return JobID(publication)
-}
+func pubKey(publication string) string { return publish.PublicationKey(publication) }
 
 func (l lexicons) Get(ctx context.Context, publication string) (*lexicon.Lexicon, error) {
 	data, err := l.d.Get(ctx, pubKey(publication))

@@ -474,6 +474,7 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		Voice:       res.Voice,
 		Section:     j.Options.Section,
 		Author:      j.Options.Author,
+		Publication: j.Options.Publication,
 		Created:     j.Submitted,
 		Credentials: credentials(res.Result),
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/narrator-project/narrator/services/internal/axetest"
 	"github.com/narrator-project/narrator/services/mp3/mp3test"
 	"github.com/narrator-project/narrator/services/player"
 	"github.com/narrator-project/narrator/services/publish"
@@ -363,40 +364,77 @@ func TestPlayerInChromium(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Article</title><link rel="icon" href="data:,"></head>
 <body><h1>Council approves new bridge</h1><p>The article's text.</p>
-<script src="/player/embed.js" data-narration="%s" async></script>
+<div id="column" style="width:320px"><script src="/player/embed.js" data-narration="%s" async></script></div>
 <p>More of the article.</p></body></html>`, n.Key)
 		})
 		b.run(t, chromedp.Navigate(e.srv.URL+"/article.html"), chromedp.WaitVisible(chromedp.CSS("iframe")))
 		type frame struct {
 			Src        string  `json:"src"`
 			Height     float64 `json:"height"`
+			Content    float64 `json:"content"`
 			Disclosure string  `json:"disclosure"`
 		}
 		const frameJS = `(() => {
 			const f = document.querySelector("iframe");
-			const d = f.contentDocument && f.contentDocument.getElementById("disclosure-text");
-			return {src: f.src, height: f.getBoundingClientRect().height, disclosure: d ? d.textContent : ""};
+			const doc = f.contentDocument;
+			const d = doc && doc.getElementById("disclosure-text");
+			return {src: f.src, height: f.getBoundingClientRect().height,
+				content: doc && doc.body ? Math.ceil(doc.body.getBoundingClientRect().height) : 0,
+				disclosure: d ? d.textContent : ""};
 		})()`
-		var f frame
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			// The frame sizes itself to its content once the player runs.
-			if f = eval[frame](t, b, frameJS); f.Disclosure != "" && f.Height != 420 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("embedded player did not load and size itself: %+v", f)
-			}
-			select {
-			case <-t.Context().Done():
-				t.Fatal(t.Context().Err())
-			case <-time.After(50 * time.Millisecond):
+		// The frame sizes itself to its content once the player runs, and
+		// follows it when the column changes width.
+		fits := func(what string, ok func(frame) bool) frame {
+			t.Helper()
+			var f frame
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				if f = eval[frame](t, b, frameJS); f.Disclosure != "" && f.Content > 0 && f.Height == f.Content && ok(f) {
+					return f
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("embedded player: %s: %+v", what, f)
+				}
+				select {
+				case <-t.Context().Done():
+					t.Fatal(t.Context().Err())
+				case <-time.After(50 * time.Millisecond):
+				}
 			}
 		}
-		if f.Src != e.srv.URL+"/player/"+n.Key+".html" || f.Disclosure != stitch.DefaultDisclosure || f.Height < 300 {
-			t.Errorf("embedded frame %+v", f)
+		narrow := fits("sized to its content in a 320 px column", func(f frame) bool { return f.Height != 420 })
+		if narrow.Src != e.srv.URL+"/player/"+n.Key+".html" || narrow.Disclosure != stitch.DefaultDisclosure || narrow.Height < 300 {
+			t.Errorf("embedded frame %+v", narrow)
 		}
-		b.screenshot(t, "player-embedded")
+		b.screenshot(t, "player-embedded-narrow")
+		b.do(t, `document.getElementById("column").style.width = "780px"`)
+		wide := fits("shrunk to its content in a 780 px column", func(f frame) bool { return f.Height < narrow.Height })
+		t.Logf("frame %.0f px high at 320 px wide, %.0f px at 780 px", narrow.Height, wide.Height)
+		b.screenshot(t, "player-embedded-wide")
 		b.clean(t)
 	})
+}
+
+// TestPlayerIsAccessibleOnEveryScreen runs axe-core over the player page
+// on a desktop and a phone, light and dark, before and during playback.
+func TestPlayerIsAccessibleOnEveryScreen(t *testing.T) {
+	b := newBrowser(t)
+	e := newEnv(t, player.Config{Download: true})
+	n, _, _ := e.publish(t, publishtest.Options{Title: hostileTitle})
+	for _, sc := range axetest.Screens {
+		t.Run(sc.Name, func(t *testing.T) {
+			if err := axetest.Use(b.ctx, sc); err != nil {
+				t.Fatal(err)
+			}
+			b.run(t, chromedp.Navigate(e.srv.URL+"/player/"+n.Key), chromedp.WaitVisible(chromedp.ID("controls")))
+			axetest.Check(t, b.ctx, "player")
+			// Playing highlights a sentence: the highlight must keep its contrast.
+			b.do(t, `(() => { const a = document.getElementById("audio"); a.currentTime = 2; a.play(); })()`)
+			b.waitFor(t, "a highlighted sentence", func(s state) bool { return !s.Paused && s.On >= 0 && s.T > 2.2 })
+			b.do(t, `document.getElementById("audio").pause()`)
+			axetest.Check(t, b.ctx, "player while playing")
+			b.screenshot(t, "player-"+sc.Name)
+			b.clean(t)
+		})
+	}
 }

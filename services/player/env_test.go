@@ -37,8 +37,7 @@ func newEnv(t testing.TB, cfg player.Config) *env {
 	}
 	pl.Register(mux)
 	pub, err := publish.New(st, publish.Config{
-		Title:     "The Example Gazette",
-		Image:     "https://news.example.com/art.png",
+		Feed:      publish.Feed{Title: "The Example Gazette", Image: "https://news.example.com/art.png"},
 		PlayerURL: srv.URL + "/player/",
 		FeedURL:   srv.URL,
 		Pages:     pl,

@@ -30,6 +30,7 @@ func (p *Player) Handler() http.Handler {
 //	GET /feed.xml               the publication's feed
 //	GET /feeds/section/{name}   a section's feed (name ends in .xml)
 //	GET /feeds/author/{name}    an author's feed
+//	GET /feeds/publication/{name}  a named publication's feed
 //
 // GET patterns answer HEAD too. Feeds are served from storage with their
 // stored headers, byte ranges and conditional requests.
@@ -43,6 +44,9 @@ func (p *Player) Register(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /feeds/author/{name}", func(w http.ResponseWriter, r *http.Request) {
 		p.serveFeed(w, r, publish.AuthorFeeds+r.PathValue("name"))
+	})
+	mux.HandleFunc("GET /feeds/publication/{name}", func(w http.ResponseWriter, r *http.Request) {
+		p.serveFeed(w, r, publish.PublicationFeeds+r.PathValue("name"))
 	})
 }
 

@@ -1,5 +1,7 @@
 package publish
 
+import "slices"
+
 // categories are Apple Podcasts' categories and their subcategories, the
 // only values itunes:category may take.
 var categories = map[string][]string{
@@ -40,4 +42,18 @@ func ValidCategory(category, subcategory string) bool {
 		}
 	}
 	return false
+}
+
+// Categories lists every category and category / subcategory pair Apple
+// Podcasts takes, sorted, as "News" and "News / Daily News".
+func Categories() []string {
+	var out []string
+	for c, subs := range categories {
+		out = append(out, c)
+		for _, s := range subs {
+			out = append(out, c+" / "+s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

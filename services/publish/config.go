@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,35 +12,16 @@ import (
 	"github.com/narrator-project/narrator/services/stitch"
 )
 
-// Config describes the publication and where its files go. The zero value,
-// after defaults, publishes a feed titled "Narrated articles" in the News
-// category; a feed meant for Apple Podcasts also needs Link, Image and
-// OwnerEmail.
+// Config describes where a publisher's files go and how its feeds find
+// their settings. Feed settings are the deployment's shared state
+// (Settings); Feed seeds the default publication's when nothing is stored.
 type Config struct {
-	// Title, Link and Description describe the publication (the podcast).
-	Title       string
-	Link        string // the publication's home page
-	Description string
-	// Language is the feed's language, a BCP 47 tag such as "en" or
-	// "en-GB". Default "en".
-	Language string
-	// Image is the URL of the podcast artwork: a square JPEG or PNG of
-	// 1400 to 3000 pixels, as Apple requires.
-	Image string
-	// Category and Subcategory are Apple Podcasts category names; default
-	// "News" and "Daily News".
-	Category, Subcategory string
-	// Explicit marks the publication as explicit.
-	Explicit bool
-	// Author is the feed's itunes:author, and each item's when the
-	// narration names none. Default: Title.
-	Author string
-	// OwnerName and OwnerEmail are itunes:owner, the contact Apple uses.
-	OwnerName, OwnerEmail string
-	// Copyright is the channel's copyright notice, if any.
-	Copyright string
-	// MaxItems caps each feed, newest first. Default 100.
-	MaxItems int
+	// Feed is the default publication's podcast settings when Settings
+	// has none stored (or there is no Settings).
+	Feed Feed
+	// Settings gives each publication's stored feed settings, read at
+	// every rebuild. Nil: Feed alone.
+	Settings Settings
 	// Disclosure is the AI disclosure in manifests, transcripts and feed
 	// items. Default stitch.DefaultDisclosure; blank text takes the
 	// default too, so the disclosure cannot be dropped by accident.
@@ -82,28 +62,10 @@ const (
 
 func (c *Config) setDefaults() {
 	trim := func(s *string) { *s = strings.TrimSpace(*s) }
-	for _, s := range []*string{&c.Title, &c.Link, &c.Description, &c.Language, &c.Image, &c.Category,
-		&c.Subcategory, &c.Author, &c.OwnerName, &c.OwnerEmail, &c.Copyright, &c.Disclosure, &c.Prefix, &c.PlayerURL, &c.FeedURL} {
+	for _, s := range []*string{&c.Disclosure, &c.Prefix, &c.PlayerURL, &c.FeedURL} {
 		trim(s)
 	}
-	if c.Title == "" {
-		c.Title = DefaultTitle
-	}
-	if c.Language == "" {
-		c.Language = "en"
-	}
-	if c.Category == "" {
-		c.Category, c.Subcategory = "News", "Daily News"
-	}
-	if c.Author == "" {
-		c.Author = c.Title
-	}
-	if c.OwnerName == "" {
-		c.OwnerName = c.Author
-	}
-	if c.MaxItems == 0 {
-		c.MaxItems = DefaultMaxItems
-	}
+	c.Feed = c.Feed.trimmed()
 	if c.Disclosure == "" {
 		c.Disclosure = stitch.DefaultDisclosure
 	}
@@ -125,24 +87,13 @@ var langTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 // Validate reports settings that would publish a broken feed.
 func (c Config) Validate() error {
 	var errs []error
-	if !langTag.MatchString(c.Language) {
-		errs = append(errs, fmt.Errorf("language %q is not a language tag such as en or en-GB", c.Language))
+	if err := c.Feed.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	if !ValidCategory(c.Category, c.Subcategory) {
-		errs = append(errs, fmt.Errorf("%q / %q is not an Apple Podcasts category and subcategory (for example News / Daily News)", c.Category, c.Subcategory))
-	}
-	for name, u := range map[string]string{"link": c.Link, "image": c.Image, "player URL": c.PlayerURL, "feed URL": c.FeedURL} {
+	for name, u := range map[string]string{"player URL": c.PlayerURL, "feed URL": c.FeedURL} {
 		if u != "" && !absoluteHTTP(u) {
 			errs = append(errs, fmt.Errorf("%s %q is not an absolute http(s) URL", name, u))
 		}
-	}
-	if c.OwnerEmail != "" {
-		if a, err := mail.ParseAddress(c.OwnerEmail); err != nil || a.Address != c.OwnerEmail {
-			errs = append(errs, fmt.Errorf("owner e-mail %q is not a plain e-mail address", c.OwnerEmail))
-		}
-	}
-	if c.MaxItems < 1 {
-		errs = append(errs, fmt.Errorf("feed item cap %d must be at least 1", c.MaxItems))
 	}
 	for seg := range strings.SplitSeq(c.Prefix, "/") {
 		if seg == "" || seg == "." || seg == ".." || seg == "feeds" || seg == "player" || !safeSegment(seg) {

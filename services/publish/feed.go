@@ -2,11 +2,13 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha1"
 	"encoding/xml"
 	"fmt"
 	"html"
 	"math"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -123,9 +125,12 @@ type podChaps struct {
 	Type string `xml:"type,attr"`
 }
 
-// feedSpec says which feed to write: its key, self URL and title.
+// feedSpec says which feed to write: its key, self URL, title, the
+// publication's settings (defaults resolved) and its artwork's URL.
 type feedSpec struct {
 	key, self, title string
+	feed             Feed
+	image            string
 }
 
 // RFC2822 is the date format of RSS 2.0 (RFC 822 with four-digit years).
@@ -135,18 +140,15 @@ const RFC2822 = "Mon, 02 Jan 2006 15:04:05 -0700"
 // capped. The output depends only on its inputs, so rebuilding an
 // unchanged feed writes the same bytes.
 func (p *Publisher) feedXML(spec feedSpec, items []*Manifest) ([]byte, error) {
-	c := p.cfg
+	c := spec.feed
 	explicit := "false"
 	if c.Explicit {
 		explicit = "true"
 	}
-	link := c.Link
-	if link == "" {
-		link = spec.self
-	}
+	link := cmp.Or(c.Link, siteLink(items), siteOf(spec.self))
 	desc := c.Description
 	if desc == "" {
-		desc = c.Title + ": articles read aloud. " + c.Disclosure + "."
+		desc = c.Title + ": articles read aloud. " + p.cfg.Disclosure + "."
 	}
 	ch := channel{
 		Title:       xmlSafe(oneLine(spec.title)),
@@ -166,16 +168,16 @@ func (p *Publisher) feedXML(spec feedSpec, items []*Manifest) ([]byte, error) {
 	if c.Subcategory != "" {
 		ch.Category.Sub = &itunesCategory{Text: c.Subcategory}
 	}
-	if c.Image != "" {
-		ch.Image = &rssImage{URL: c.Image, Title: ch.Title, Link: ch.Link}
-		ch.ITunesImage = &hrefElem{Href: c.Image}
+	if spec.image != "" {
+		ch.Image = &rssImage{URL: spec.image, Title: ch.Title, Link: ch.Link}
+		ch.ITunesImage = &hrefElem{Href: spec.image}
 	}
 	var newest time.Time
 	for _, m := range items {
 		if m.Created.After(newest) {
 			newest = m.Created
 		}
-		ch.Items = append(ch.Items, p.item(m, explicit))
+		ch.Items = append(ch.Items, p.item(m, explicit, c.Author))
 	}
 	if !newest.IsZero() {
 		ch.LastBuildDate = newest.UTC().Format(RFC2822)
@@ -195,7 +197,7 @@ func (p *Publisher) feedXML(spec feedSpec, items []*Manifest) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func (p *Publisher) item(m *Manifest, explicit string) item {
+func (p *Publisher) item(m *Manifest, explicit, feedAuthor string) item {
 	title := xmlSafe(oneLine(m.Title))
 	disclosure := p.disclosure(m)
 	desc := m.Summary
@@ -203,10 +205,7 @@ func (p *Publisher) item(m *Manifest, explicit string) item {
 		desc += "\n\n"
 	}
 	desc += disclosure
-	author := m.Author
-	if author == "" {
-		author = p.cfg.Author
-	}
+	author := cmp.Or(m.Author, feedAuthor)
 	it := item{
 		Title:       title,
 		Link:        m.URL,
@@ -231,6 +230,26 @@ func (p *Publisher) item(m *Manifest, explicit string) item {
 		it.Credentials = &atomLink{Href: m.Files.Credentials.URL, Rel: CredentialsRel, Type: CredentialsType}
 	}
 	return it
+}
+
+// siteLink is the home page of the site the newest narrated article
+// with a URL came from: the publication's site, when no link is set.
+func siteLink(items []*Manifest) string {
+	for _, m := range items {
+		if m.URL != "" {
+			return siteOf(m.URL)
+		}
+	}
+	return ""
+}
+
+// siteOf returns the root of the site an absolute URL is on.
+func siteOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/"
 }
 
 // CredentialsRel is the link relation of a C2PA manifest store kept apart

@@ -60,7 +60,7 @@ func TestFeedsCarryEveryFieldAndPassApplesRules(t *testing.T) {
 		t.Errorf("feed headers %+v", obj.Meta)
 	}
 	f := parseFeed(t, b)
-	cfg := appleConfig()
+	cfg := appleConfig().Feed
 	if f.Title != cfg.Title || f.Link != cfg.Link || f.Description != cfg.Description || f.Language != "en" {
 		t.Errorf("channel %q %q %q %q", f.Title, f.Link, f.Description, f.Language)
 	}
@@ -156,7 +156,7 @@ func TestFeedsCarryEveryFieldAndPassApplesRules(t *testing.T) {
 
 func TestFeedIsCappedNewestFirst(t *testing.T) {
 	cfg := appleConfig()
-	cfg.MaxItems = 2
+	cfg.Feed.MaxItems = 2
 	s := newSite(t, cfg)
 	three(t, s)
 	rebuild(t, s.pub)

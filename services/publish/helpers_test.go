@@ -41,7 +41,7 @@ func newSite(t testing.TB, cfg publish.Config) *site {
 
 // appleConfig is a publication set up as Apple Podcasts requires.
 func appleConfig() publish.Config {
-	return publish.Config{
+	return publish.Config{Feed: publish.Feed{
 		Title:       "The Example Gazette — Listen",
 		Link:        "https://news.example.com/",
 		Description: "Articles from The Example Gazette, read aloud.",
@@ -52,7 +52,7 @@ func appleConfig() publish.Config {
 		Author:      "The Example Gazette",
 		OwnerName:   "Audio Desk",
 		OwnerEmail:  "audio@news.example.com",
-	}
+	}}
 }
 
 func get(t testing.TB, st storage.Store, key string) ([]byte, storage.Object) {

@@ -19,6 +19,12 @@ const (
 	// named by slug: feeds/section/politics.xml.
 	SectionFeeds = "feeds/section/"
 	AuthorFeeds  = "feeds/author/"
+	// PublicationFeeds holds one feed per named publication, by its key
+	// (PublicationKey): feeds/publication/daily.xml.
+	PublicationFeeds = "feeds/publication/"
+	// Covers holds the covers drawn for publications without artwork,
+	// named by a hash of what they show.
+	Covers = "covers/"
 )
 
 // ManifestName is the file name of a narration's manifest in its folder.

@@ -18,26 +18,29 @@ const ManifestVersion = 1
 // feeds and anyone else reading the store need. It is the last file a
 // publish writes, so what it names is complete.
 type Manifest struct {
-	Version     int       `json:"version"`
-	ArticleID   string    `json:"article_id"` // the feed item's guid
-	Key         string    `json:"key"`
-	Title       string    `json:"title"`
-	Byline      string    `json:"byline,omitempty"`
-	Author      string    `json:"author,omitempty"`
-	Section     string    `json:"section,omitempty"`
-	Publication string    `json:"publication,omitempty"`
-	URL         string    `json:"url,omitempty"` // the article
-	Language    string    `json:"language,omitempty"`
-	Summary     string    `json:"summary,omitempty"`
-	Published   time.Time `json:"published,omitzero"` // the article's date
-	Created     time.Time `json:"created"`            // the narration's
-	Duration    Seconds   `json:"duration"`
-	Bytes       int64     `json:"bytes"`
-	SHA256      string    `json:"sha256"`
-	Provider    string    `json:"provider,omitempty"`
-	Model       string    `json:"model,omitempty"`
-	Voice       string    `json:"voice,omitempty"`
-	Loudness    float64   `json:"loudness_lufs"`
+	Version     int    `json:"version"`
+	ArticleID   string `json:"article_id"` // the feed item's guid
+	Key         string `json:"key"`
+	Title       string `json:"title"`
+	Byline      string `json:"byline,omitempty"`
+	Author      string `json:"author,omitempty"`
+	Section     string `json:"section,omitempty"`
+	Publication string `json:"publication,omitempty"`
+	// PublicationID is the key of the publication the narration was made
+	// for (PublicationKey), when the job named one: its feed lists it.
+	PublicationID string    `json:"publication_id,omitempty"`
+	URL           string    `json:"url,omitempty"` // the article
+	Language      string    `json:"language,omitempty"`
+	Summary       string    `json:"summary,omitempty"`
+	Published     time.Time `json:"published,omitzero"` // the article's date
+	Created       time.Time `json:"created"`            // the narration's
+	Duration      Seconds   `json:"duration"`
+	Bytes         int64     `json:"bytes"`
+	SHA256        string    `json:"sha256"`
+	Provider      string    `json:"provider,omitempty"`
+	Model         string    `json:"model,omitempty"`
+	Voice         string    `json:"voice,omitempty"`
+	Loudness      float64   `json:"loudness_lufs"`
 	// Disclosure is the AI disclosure, as configured when published.
 	Disclosure string `json:"disclosure"`
 	Files      Files  `json:"files"`

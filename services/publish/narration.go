@@ -2,6 +2,7 @@ package publish
 
 import (
 	"cmp"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -35,6 +36,10 @@ type Narration struct {
 	// Section and Author place the narration in per-section and
 	// per-author feeds; Author defaults to the byline without "By ".
 	Section, Author string
+	// Publication is the publication the job was made for, if it named
+	// one: the narration is listed in that publication's feed too, and the
+	// name replaces the site name the cleaner found.
+	Publication string
 	// Created is when the narration was made; it orders re-narrations.
 	Created time.Time
 	// Credentials is the C2PA manifest store embedded in the MP3, if any:
@@ -77,7 +82,7 @@ func (p Published) URLs() map[string]string {
 
 // prepare checks the narration and builds its manifest, transcript and
 // chapters, all before anything is written.
-func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
+func (p *Publisher) prepare(ctx context.Context, n Narration) (*Manifest, []byte, []byte, error) {
 	bad := func(format string, a ...any) error {
 		return permanent(fmt.Errorf("%w: "+format, append([]any{ErrInvalidNarration}, a...)...))
 	}
@@ -118,7 +123,7 @@ func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
 		Byline:      oneLine(s.Byline),
 		Author:      author,
 		Section:     oneLine(n.Section),
-		Publication: oneLine(s.SiteName),
+		Publication: cmp.Or(oneLine(n.Publication), oneLine(s.SiteName)),
 		URL:         httpURL(s.URL),
 		Language:    s.Language,
 		Summary:     summary(s),
@@ -140,6 +145,9 @@ func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
 	if m.Title == "" {
 		m.Title = m.Key
 	}
+	if oneLine(n.Publication) != "" {
+		m.PublicationID = PublicationKey(oneLine(n.Publication))
+	}
 	audioKey := dir + hashedName(sha, ".mp3")
 	m.Files.Audio = File{Key: audioKey, URL: p.store.URL(audioKey), Type: "audio/mpeg", Bytes: n.Size}
 
@@ -147,7 +155,11 @@ func (p *Publisher) prepare(n Narration) (*Manifest, []byte, []byte, error) {
 	vttKey := dir + hashedName(sha256Hex(vtt), ".vtt")
 	m.Files.Transcript = File{Key: vttKey, URL: p.store.URL(vttKey), Type: "text/vtt; charset=utf-8", Bytes: int64(len(vtt))}
 
-	chap, err := chaptersJSON(m, p.cfg.Title, fileName(m.Title, m.Key, ".mp3"))
+	feed, err := p.feedSettings(ctx, cmp.Or(m.PublicationID, DefaultPublication), oneLine(n.Publication))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	chap, err := chaptersJSON(m, feed.Title, fileName(m.Title, m.Key, ".mp3"))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("publish: chapters: %w", err)
 	}

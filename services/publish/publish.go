@@ -76,9 +76,10 @@ type Publisher struct {
 	store storage.Store
 	cfg   Config
 
-	mu    sync.Mutex
-	cache map[string]cachedManifest // by manifest key
-	now   func() time.Time
+	mu     sync.Mutex
+	cache  map[string]cachedManifest // by manifest key
+	covers map[string]bool           // covers known to be stored
+	now    func() time.Time
 }
 
 type cachedManifest struct {
@@ -100,7 +101,7 @@ func New(store storage.Store, cfg Config) (*Publisher, error) {
 	if !absoluteHTTP(store.URL(FeedKey)) {
 		return nil, fmt.Errorf("publish: the store's URLs are not absolute (%q): podcast apps need absolute URLs; give the store a public base URL", store.URL(FeedKey))
 	}
-	return &Publisher{store: store, cfg: cfg, cache: map[string]cachedManifest{}, now: time.Now}, nil
+	return &Publisher{store: store, cfg: cfg, cache: map[string]cachedManifest{}, covers: map[string]bool{}, now: time.Now}, nil
 }
 
 // Config returns the configuration in force, defaults filled in.
@@ -119,7 +120,7 @@ func (p *Publisher) Manifest(ctx context.Context, key string) (*Manifest, error)
 // complete, and a retry rewrites the same keys. Errors in the narration
 // itself are permanent; storage errors are left for the caller to retry.
 func (p *Publisher) Publish(ctx context.Context, n Narration) (Published, error) {
-	m, vtt, chap, err := p.prepare(n)
+	m, vtt, chap, err := p.prepare(ctx, n)
 	if err != nil {
 		return Published{}, err
 	}
@@ -149,6 +150,14 @@ func (p *Publisher) Publish(ctx context.Context, n Narration) (Published, error)
 			return Published{}, err
 		}
 	}
+	return p.finishManifest(ctx, m)
+}
+
+// finishManifest names the player page in m, publishes the static page if
+// there is one, and writes the manifest last.
+func (p *Publisher) finishManifest(ctx context.Context, m *Manifest) (Published, error) {
+	manifestKey := ManifestKey(p.cfg.Prefix, m.Key)
+	m.Player = ""
 	if p.cfg.PlayerURL != "" {
 		m.Player = p.cfg.PlayerURL + m.Key
 	}

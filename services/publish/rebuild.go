@@ -28,82 +28,51 @@ type FeedReport struct {
 }
 
 // RebuildFeeds regenerates every feed from the manifests in the store:
-// the publication's, each section's and each author's, newest first and
-// capped at MaxItems; it removes feeds left empty and sweeps files that no
-// manifest names and that are older than KeepOld. Each feed is written with
-// one atomic Put, and only when its content changed, so a rebuild is
+// the publication's, each section's, each author's and each named
+// publication's, newest first and capped at MaxItems, with the settings
+// in force now (Config.Settings); it draws the cover of any publication
+// that has no artwork, removes feeds left empty and sweeps files that no
+// manifest names and that are older than KeepOld. Each feed is written
+// with one atomic Put, and only when its content changed, so a rebuild is
 // idempotent. It must not run concurrently with itself.
 func (p *Publisher) RebuildFeeds(ctx context.Context) (FeedReport, error) {
 	var rep FeedReport
-	objects, err := p.store.List(ctx, p.cfg.Prefix+"/")
-	if err != nil {
-		return rep, fmt.Errorf("publish: list narrations: %w", err)
-	}
-	manifests, err := p.manifests(ctx, objects)
+	objects, manifests, err := p.load(ctx)
 	if err != nil {
 		return rep, err
 	}
 	items := latestPerArticle(manifests)
 	rep.Items = len(items)
-
+	feeds, err := p.render(ctx, items)
+	if err != nil {
+		return rep, err
+	}
 	want := map[string]bool{}
-	sections := map[string][]*Manifest{}
-	authors := map[string][]*Manifest{}
-	sectionName := map[string]string{}
-	authorName := map[string]string{}
-	for _, m := range items {
-		if s := Slug(m.Section); s != "" {
-			sections[s] = append(sections[s], m)
-			sectionName[s] = cmp.Or(sectionName[s], m.Section)
-		}
-		if a := Slug(m.Author); a != "" {
-			authors[a] = append(authors[a], m)
-			authorName[a] = cmp.Or(authorName[a], m.Author)
-		}
-	}
-	specs := []struct {
-		feedSpec
-		items []*Manifest
-	}{{feedSpec{FeedKey, p.feedURL(FeedKey), p.cfg.Title}, items}}
-	for _, s := range sortedKeys(sections) {
-		key := SectionFeeds + s + ".xml"
-		specs = append(specs, struct {
-			feedSpec
-			items []*Manifest
-		}{feedSpec{key, p.feedURL(key), p.cfg.Title + " — " + sectionName[s]}, sections[s]})
-	}
-	for _, a := range sortedKeys(authors) {
-		key := AuthorFeeds + a + ".xml"
-		specs = append(specs, struct {
-			feedSpec
-			items []*Manifest
-		}{feedSpec{key, p.feedURL(key), p.cfg.Title + " — " + authorName[a]}, authors[a]})
-	}
 	var errs []error
-	for _, s := range specs {
-		want[s.key] = true
-		list := s.items[:min(len(s.items), p.cfg.MaxItems)]
-		body, err := p.feedXML(s.feedSpec, list)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	for _, f := range feeds {
+		want[f.key] = true
+		if f.cover != nil {
+			if err := p.putCover(ctx, f.cover); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
-		changed, err := p.putFeed(ctx, s.key, body)
+		changed, err := p.putFeed(ctx, f.key, f.body)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
 		case changed:
-			rep.Written = append(rep.Written, s.key)
+			rep.Written = append(rep.Written, f.key)
 		default:
-			rep.Unchanged = append(rep.Unchanged, s.key)
+			rep.Unchanged = append(rep.Unchanged, f.key)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return rep, err
 	}
 
-	// Feeds of sections and authors that have no narration left.
-	for _, dir := range []string{SectionFeeds, AuthorFeeds} {
+	// Feeds of sections, authors and publications that have no narration left.
+	for _, dir := range []string{SectionFeeds, AuthorFeeds, PublicationFeeds} {
 		old, err := p.store.List(ctx, dir)
 		if err != nil {
 			return rep, fmt.Errorf("publish: list feeds: %w", err)
@@ -120,6 +89,94 @@ func (p *Publisher) RebuildFeeds(ctx context.Context) (FeedReport, error) {
 	rep.Swept, err = p.sweep(ctx, objects, manifests)
 	return rep, err
 }
+
+// load lists the narrations' files and reads their manifests.
+func (p *Publisher) load(ctx context.Context) ([]storage.Object, map[string]*Manifest, error) {
+	objects, err := p.store.List(ctx, p.cfg.Prefix+"/")
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: list narrations: %w", err)
+	}
+	manifests, err := p.manifests(ctx, objects)
+	if err != nil {
+		return nil, nil, err
+	}
+	return objects, manifests, nil
+}
+
+// builtFeed is one feed rendered, and the cover it names if it is ours.
+type builtFeed struct {
+	key, title  string
+	publication string // key of the publication whose settings it has
+	body        []byte
+	cover       *Cover
+}
+
+// render builds every feed from the items, newest first, without writing
+// anything: the publication's, each section's and author's (with the
+// default publication's settings) and each named publication's.
+func (p *Publisher) render(ctx context.Context, items []*Manifest) ([]builtFeed, error) {
+	def, err := p.feedSettings(ctx, DefaultPublication, "")
+	if err != nil {
+		return nil, err
+	}
+	sections := map[string][]*Manifest{}
+	authors := map[string][]*Manifest{}
+	pubs := map[string][]*Manifest{}
+	names := map[string]string{}
+	for _, m := range items {
+		if s := Slug(m.Section); s != "" {
+			sections[s] = append(sections[s], m)
+			names["s/"+s] = cmp.Or(names["s/"+s], m.Section)
+		}
+		if a := Slug(m.Author); a != "" {
+			authors[a] = append(authors[a], m)
+			names["a/"+a] = cmp.Or(names["a/"+a], m.Author)
+		}
+		if k := m.PublicationID; k != "" && k != DefaultPublication {
+			pubs[k] = append(pubs[k], m)
+			names["p/"+k] = cmp.Or(names["p/"+k], m.Publication, k)
+		}
+	}
+	type spec struct {
+		key, title, pub string
+		feed            Feed
+		items           []*Manifest
+	}
+	specs := []spec{{FeedKey, def.Title, DefaultPublication, def, items}}
+	for _, s := range sortedKeys(sections) {
+		specs = append(specs, spec{SectionFeeds + s + ".xml", def.Title + " — " + names["s/"+s], DefaultPublication, def, sections[s]})
+	}
+	for _, a := range sortedKeys(authors) {
+		specs = append(specs, spec{AuthorFeeds + a + ".xml", def.Title + " — " + names["a/"+a], DefaultPublication, def, authors[a]})
+	}
+	for _, k := range sortedKeys(pubs) {
+		f, err := p.feedSettings(ctx, k, names["p/"+k])
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, spec{PublicationFeeds + k + ".xml", f.Title, k, f, pubs[k]})
+	}
+	out := make([]builtFeed, 0, len(specs))
+	for _, s := range specs {
+		b := builtFeed{key: s.key, title: s.title, publication: s.pub}
+		image := s.feed.Image
+		if image == "" {
+			b.cover = NewCover(s.feed.Title)
+			image = p.store.URL(b.cover.Key())
+		}
+		list := s.items[:min(len(s.items), s.feed.MaxItems)]
+		body, err := p.feedXML(feedSpec{key: s.key, self: p.feedURL(s.key), title: s.title, feed: s.feed, image: image}, list)
+		if err != nil {
+			return nil, err
+		}
+		b.body = body
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// FeedURL returns where listeners fetch the feed stored under key.
+func (p *Publisher) FeedURL(key string) string { return p.feedURL(key) }
 
 func (p *Publisher) feedURL(key string) string {
 	if p.cfg.FeedURL != "" {

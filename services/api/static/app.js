@@ -4,12 +4,19 @@
 
 const finalKinds = new Set(["done", "failed", "unpublished"]);
 
-// Same stages and weights as the server's progress().
-function setProgress(bar, percent, state) {
-  if (!bar) return;
-  bar.value = percent;
-  bar.textContent = percent + "%";
+// setProgress shows a job's progress. A narration page's events replay
+// from the revision's first, so a page that joins mid-way hears older,
+// lower figures first: the bar only moves forward, unless a new revision
+// starts (newRevision) or the job failed.
+function setProgress(bar, percent, state, newRevision) {
+  if (!bar) return 0;
+  const now = Number(bar.value) || 0;
+  if (percent >= now || state === "failed" || newRevision) {
+    bar.value = percent;
+    bar.textContent = percent + "%";
+  }
   bar.className = "state-" + state;
+  return Number(bar.value);
 }
 
 function setBadge(el, state) {
@@ -18,19 +25,56 @@ function setBadge(el, state) {
   el.className = "badge state-" + state;
 }
 
-// The narration page follows its job until the job ends, then reloads to
-// show the preview, timings and cost.
+// refresher re-renders the page's live panels (data-panel) from the
+// server when events say they changed: stage timings, cost, chunk details
+// and the words to review. Requests never overlap; events that arrive
+// during one are folded into one more.
+function refresher() {
+  let busy = false;
+  let again = false;
+  async function refresh() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      const res = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (res.ok) {
+        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+        for (const el of document.querySelectorAll("[data-panel]")) {
+          const fresh = doc.getElementById(el.id);
+          if (fresh) el.replaceWith(document.importNode(fresh, true));
+        }
+        document.dispatchEvent(new CustomEvent("narrator:refreshed"));
+      }
+    } catch (err) {
+      // The next event tries again.
+    }
+    busy = false;
+    if (again) {
+      again = false;
+      refresh();
+    }
+  }
+  return refresh;
+}
+
+// The narration page follows its job: progress, state and chunks from each
+// event, the other panels re-rendered as events change them; when the job
+// ends the page reloads to show the preview.
 function followNarration(job) {
   const id = job.dataset.job;
   if (finalKinds.has(job.dataset.state)) return;
   const bar = document.getElementById("progress");
   const percent = document.getElementById("percent");
-  const grid = document.getElementById("chunks");
-  const count = document.getElementById("chunk-count");
+  const refresh = refresher();
   const es = new EventSource("/api/narrations/" + encodeURIComponent(id) + "/events");
   let total = Number(job.dataset.chunks) || 0;
+  let done = Number(job.dataset.done) || 0;
 
   function cell(i) {
+    const grid = document.getElementById("chunks");
     while (grid.children.length < Math.max(total, i + 1)) {
       const c = document.createElement("span");
       c.className = "chunk chunk-pending";
@@ -39,24 +83,29 @@ function followNarration(job) {
     }
     return grid.children[i];
   }
+  function count() {
+    const el = document.getElementById("chunk-count");
+    if (el) el.textContent = done + " of " + total + " done";
+  }
 
+  es.onopen = () => { job.dataset.live = "true"; };
   es.onmessage = (msg) => {
     const e = JSON.parse(msg.data);
     job.dataset.state = e.state;
     setBadge(document.getElementById("state"), e.state);
     if (e.stage) document.getElementById("stage").textContent = e.stage;
-    setProgress(bar, e.progress, e.state);
-    percent.textContent = e.progress + "%";
+    percent.textContent = setProgress(bar, e.progress, e.state) + "%";
     if (e.kind === "stage_done" && e.chunks) {
       total = e.chunks;
       cell(total - 1);
+      count();
     }
     if (e.kind === "chunk_done") {
       // Zero values are left out of the JSON: chunk 0 has no "chunk".
       total = Math.max(total, e.chunks || 0);
-      const c = cell(e.chunk || 0);
-      c.className = "chunk chunk-done";
-      count.textContent = (e.done || 0) + " of " + total + " done";
+      done = Math.max(done, e.done || 0);
+      cell(e.chunk || 0).className = "chunk chunk-done";
+      count();
     }
     if (e.kind === "retry" && e.message) {
       const live = document.getElementById("live-error");
@@ -66,7 +115,9 @@ function followNarration(job) {
     if (finalKinds.has(e.kind)) {
       es.close();
       window.location.reload();
+      return;
     }
+    if (e.kind !== "queued") refresh();
   };
   es.addEventListener("end", () => es.close());
 }
@@ -87,7 +138,7 @@ function followList(table) {
     }
     row.dataset.state = e.state;
     setBadge(row.querySelector(".badge"), e.state);
-    setProgress(row.querySelector("progress"), e.progress, e.state);
+    setProgress(row.querySelector("progress"), e.progress, e.state, e.kind === "queued");
   };
 }
 
@@ -113,9 +164,10 @@ document.addEventListener("DOMContentLoaded", () => {
     audio.addEventListener("pause", () => { play.textContent = "Play preview"; });
   }
 
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (ev) => {
-      if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
-    });
-  }
+  // Forms in re-rendered panels are new elements: confirm through the
+  // document, not each form.
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+  });
 });

@@ -150,10 +150,12 @@
     e.preventDefault();
   });
 
-  // Tell an embedding page how tall the player is, so its iframe fits.
+  // Tell an embedding page how tall the player's content is, so its iframe
+  // fits: the body's own height, which shrinks when the frame widens (the
+  // document's scrollHeight never drops below the frame's height).
   if (window.parent !== window && window.ResizeObserver) {
     new ResizeObserver(function () {
-      window.parent.postMessage({ type: "narrator:height", height: document.documentElement.scrollHeight }, "*");
+      window.parent.postMessage({ type: "narrator:height", height: Math.ceil(document.body.getBoundingClientRect().height) }, "*");
     }).observe(document.body);
   }
   update();
