@@ -25,20 +25,6 @@ func (q *Queue) Lexicons() *Docs { return &Docs{q.kv(q.lexicons)} }
 // each publication's feed settings.
 func (q *Queue) Settings() *Docs { return &Docs{q.kv(q.settings)} }
 
-// Create stores a document only if there is none under its key, and
-// reports whether it did: the first of several processes seeding the same
-// key wins, and the others leave what it wrote.
-func (d *Docs) Create(ctx context.Context, key string, data []byte) (bool, error) {
-	err := d.kv.create(ctx, key, data)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("queue: create %s: %w", key, err)
-	}
-	return true, nil
-}
-
 // Get returns a document.
 func (d *Docs) Get(ctx context.Context, key string) ([]byte, error) {
 	e, err := d.kv.get(ctx, key)
@@ -96,14 +82,19 @@ const MaxSessionTTL = 30 * 24 * time.Hour
 // whose documents expire one by one (see Create).
 func (q *Queue) Sessions() *Docs { return &Docs{q.kv(q.sessions)} }
 
-// Create stores a new document that the server deletes ttl after (at most
-// MaxSessionTTL); it fails with ErrDocExists if the key is taken. Only the
-// sessions bucket allows a ttl. Values must differ from every other
-// writer's (carry a nonce), so that a repeat after a lost answer can tell
-// its own write.
+// Create stores a new document; it fails with ErrDocExists if the key is
+// taken, so the first of several processes seeding a key wins. With a ttl
+// (at most MaxSessionTTL; only the sessions bucket allows one) the server
+// deletes it ttl after. Values must differ from every other writer's (carry
+// a nonce), or be the same whoever writes them, so that a repeat after a
+// lost answer can tell its own write.
 func (d *Docs) Create(ctx context.Context, key string, data []byte, ttl time.Duration) error {
+	var opts []jetstream.KVCreateOpt
+	if ttl > 0 {
+		opts = append(opts, jetstream.KeyTTL(ttl))
+	}
 	err := d.kv.write(ctx, key, data, func(ctx context.Context) error {
-		_, err := d.kv.kv.Create(ctx, key, data, jetstream.KeyTTL(ttl))
+		_, err := d.kv.kv.Create(ctx, key, data, opts...)
 		return err
 	})
 	if errors.Is(err, jetstream.ErrKeyExists) {

@@ -50,7 +50,11 @@ func (s FeedSettings) Seed(ctx context.Context, publication string, f publish.Fe
 	if err != nil {
 		return false, err
 	}
-	return s.d.Create(ctx, feedKey(publish.PublicationKey(publication)), data)
+	err = s.d.Create(ctx, feedKey(publish.PublicationKey(publication)), data, 0)
+	if errors.Is(err, queue.ErrDocExists) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // SaveFeedSettings replaces a publication's feed settings (a name, or ""
