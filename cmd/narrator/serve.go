@@ -91,6 +91,10 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	r.log.Info("serving", "http", "http://"+srv.Addr, "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
 	worked := make(chan error, 1)
 	go func() { worked <- r.p.Run(ctx, stages) }()
+	kept := make(chan struct{})
+	keep, stopKeeping := context.WithCancel(ctx)
+	go func() { r.q.KeepIndex(keep, indexEvery, indexScrub, r.log); close(kept) }()
+	defer func() { stopKeeping(); <-kept }()
 
 	select {
 	case err = <-served:
@@ -138,6 +142,14 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
 }
+
+// The job index is reconciled this often by every API server, each time
+// checking this many entries and jobs beyond the counts: a full round of
+// 100,000 jobs in about four hours.
+const (
+	indexEvery = 5 * time.Minute
+	indexScrub = 2000
+)
 
 // running is what a command that runs stages holds.
 type running struct {
