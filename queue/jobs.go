@@ -106,6 +106,9 @@ type Job struct {
 	Updated     time.Time          `json:"updated"`
 	// IndexSeq is the sequence of the job's entry in the job index.
 	IndexSeq uint64 `json:"index_seq,omitempty"`
+	// TextHash is the cleaned script's (script.Script.TextHash), so that
+	// a backfill can tell an article already narrated unchanged.
+	TextHash string `json:"text_hash,omitempty"`
 }
 
 // Ended reports whether the job's revision has ended: done, failed or

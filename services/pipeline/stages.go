@@ -17,7 +17,6 @@ import (
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/fault"
-	"github.com/narrator-project/narrator/services/lexicon"
 	"github.com/narrator-project/narrator/services/publish"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
@@ -61,7 +60,7 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 		return nil, err
 	}
 	if _, err := p.finish(ctx, t, StageClean, func(j *queue.Job) {
-		j.Title, j.Chars, j.Language = s.Title, s.Chars(), s.Language
+		j.Title, j.Chars, j.Language, j.TextHash = s.Title, s.Chars(), s.Language, s.TextHash()
 	}); err != nil {
 		return nil, err
 	}
@@ -89,33 +88,21 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
 		return nil, err
 	}
-	lex, err := Lexicons(p.Queue).Get(ctx, j.Options.Publication)
-	if errors.Is(err, lexicon.ErrNotFound) {
-		lex, err = nil, nil
-	}
+	chunks, lex, err := p.split(ctx, s, j.Options)
 	if err != nil {
 		return nil, err
-	}
-	c, err := p.chunker(j.Options.Provider, lex)
-	if err != nil {
-		return nil, fault.Permanent(err)
-	}
-	chunks, err := c.Split(s)
-	if err != nil {
-		return nil, fault.Permanent(err)
 	}
 	if len(chunks) == 0 {
 		return nil, fault.Permanent(errors.New("chunk: the article has no text to read"))
 	}
-	estimate := 0
 	for i, ch := range chunks {
 		// Text no voice can read fails the job here, before any request is
 		// paid for; the synth stage checks again against the voice.
 		if err := synth.Readable(ch.Text, ""); err != nil {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
 		}
-		estimate += utf8.RuneCountInString(ch.Text)
 	}
+	estimate := spoken(chunks)
 	if p.cfg.JobMaxChars > 0 && estimate > p.cfg.JobMaxChars {
 		return nil, fault.Permanent(fmt.Errorf("%w: the article would bill up to %d characters, over the cap of %d per job", ErrBudget, estimate, p.cfg.JobMaxChars))
 	}
