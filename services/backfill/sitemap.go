@@ -59,56 +59,14 @@ func (s *sitemap) walk(ctx context.Context, u string, f Filter, fn func(Article)
 	if err != nil {
 		return err
 	}
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	var refs []sitemapRef
-	root := ""
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
+	refs, err := parseSitemap(body, u, func(a Article) error {
+		if f.admits(a) {
+			return fn(a)
 		}
-		if err != nil {
-			return fmt.Errorf("%w %s: not a sitemap: %w", ErrFetch, u, err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		if root == "" {
-			root = se.Name.Local
-			if root != "urlset" && root != "sitemapindex" {
-				return fmt.Errorf("%w %s: not a sitemap: the document is <%s>, not <urlset> or <sitemapindex>", ErrFetch, u, root)
-			}
-			continue
-		}
-		switch se.Name.Local {
-		case "url":
-			var e sitemapURL
-			if err := dec.DecodeElement(&e, &se); err != nil {
-				return fmt.Errorf("%w %s: %w", ErrFetch, u, err)
-			}
-			if e.Loc == "" {
-				continue
-			}
-			loc := join(u, e.Loc)
-			a := Article{ID: loc, URL: loc, Title: e.News.Title, Date: parseDate(cmp.Or(e.News.Date, e.LastMod))}
-			if f.admits(a) {
-				if err := fn(a); err != nil {
-					return err
-				}
-			}
-		case "sitemap":
-			var r sitemapRef
-			if err := dec.DecodeElement(&r, &se); err != nil {
-				return fmt.Errorf("%w %s: %w", ErrFetch, u, err)
-			}
-			if r.Loc != "" {
-				refs = append(refs, r)
-			}
-		}
-	}
-	if root == "" {
-		return fmt.Errorf("%w %s: not a sitemap: no XML in it", ErrFetch, u)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// Newest sitemaps first; one last changed before Since holds nothing
 	// newer.
@@ -122,4 +80,59 @@ func (s *sitemap) walk(ctx context.Context, u string, f Filter, fn func(Article)
 		}
 	}
 	return nil
+}
+
+// parseSitemap reads a sitemap (calling fn with each article) or a
+// sitemap index (returning its sitemaps); u is its address, against which
+// relative locations resolve.
+func parseSitemap(body []byte, u string, fn func(Article) error) ([]sitemapRef, error) {
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var refs []sitemapRef
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: not a sitemap: %w", ErrFetch, u, err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if root == "" {
+			root = se.Name.Local
+			if root != "urlset" && root != "sitemapindex" {
+				return nil, fmt.Errorf("%w %s: not a sitemap: the document is <%s>, not <urlset> or <sitemapindex>", ErrFetch, u, root)
+			}
+			continue
+		}
+		switch se.Name.Local {
+		case "url":
+			var e sitemapURL
+			if err := dec.DecodeElement(&e, &se); err != nil {
+				return nil, fmt.Errorf("%w %s: %w", ErrFetch, u, err)
+			}
+			if e.Loc == "" {
+				continue
+			}
+			loc := join(u, e.Loc)
+			if err := fn(Article{ID: loc, URL: loc, Title: e.News.Title, Date: parseDate(cmp.Or(e.News.Date, e.LastMod))}); err != nil {
+				return nil, err
+			}
+		case "sitemap":
+			var r sitemapRef
+			if err := dec.DecodeElement(&r, &se); err != nil {
+				return nil, fmt.Errorf("%w %s: %w", ErrFetch, u, err)
+			}
+			if r.Loc != "" {
+				refs = append(refs, r)
+			}
+		}
+	}
+	if root == "" {
+		return nil, fmt.Errorf("%w %s: not a sitemap: no XML in it", ErrFetch, u)
+	}
+	return refs, nil
 }
