@@ -33,7 +33,9 @@ func TestSourcesListTheArchive(t *testing.T) {
 	}{
 		{Spec{Kind: KindSitemap, URL: srv.URL + "/sitemap.xml"}, func(p fakesite.Post) string { return p.URL(srv.URL) }, true, false},
 		{Spec{Kind: KindWordPress, URL: srv.URL}, func(p fakesite.Post) string { return "wp-" + strconv.Itoa(p.ID) }, true, true},
-		{Spec{Kind: KindGhost, URL: srv.URL + "/ghost/", Key: "ghost-key-123"}, func(p fakesite.Post) string { return "ghost-" + strings.Repeat("0", 24-len(strconv.FormatInt(int64(p.ID), 16))) + strconv.FormatInt(int64(p.ID), 16) }, true, true},
+		{Spec{Kind: KindGhost, URL: srv.URL + "/ghost/", Key: "ghost-key-123"}, func(p fakesite.Post) string {
+			return "ghost-" + strings.Repeat("0", 24-len(strconv.FormatInt(int64(p.ID), 16))) + strconv.FormatInt(int64(p.ID), 16)
+		}, true, true},
 		{Spec{Kind: KindJSONL, URL: srv.URL + "/export.jsonl"}, func(p fakesite.Post) string { return "courier-" + strconv.Itoa(p.ID) }, true, true},
 		{Spec{Kind: KindCSV, URL: srv.URL + "/export.csv"}, func(p fakesite.Post) string { return "courier-" + strconv.Itoa(p.ID) }, true, false},
 	} {
