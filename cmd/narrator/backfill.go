@@ -183,37 +183,35 @@ func (f *backfillFlags) config(s *settings) (backfill.Config, error) {
 		}
 		*d.to = t.UTC()
 	}
-	filt.Sections, filt.Max = splitTrimmed(f.sections), f.max
-	cfg := backfill.Config{
-		Name: f.name, Source: spec, Filter: filt, Options: s.options(),
-		Budget:   backfill.Budget{Chars: f.budgetChars, USD: f.budgetUSD},
-		InFlight: f.inFlight, Backlog: f.backlog, RPM: s.RPM, CPM: s.CPM, Share: f.share, FetchRate: f.fetchRate, Sample: f.sample,
-		Synthesis: backfill.SynthesisModel{PerChar: f.latency, Slots: f.slots},
+	filt.Sections, filt.Max = backfill.ParseSections(f.sections), f.max
+	cfg := s.backfillDefaults()
+	cfg.Name, cfg.Source, cfg.Filter, cfg.Budget, cfg.Sample = f.name, spec, filt, backfill.Budget{Chars: f.budgetChars, USD: f.budgetUSD}, f.sample
+	cfg.InFlight, cfg.Backlog, cfg.Share, cfg.FetchRate = f.inFlight, f.backlog, f.share, f.fetchRate
+	if f.latency > 0 {
+		cfg.Synthesis.PerChar = f.latency
 	}
-	cfg.Options.Model = s.Model
-	if cfg.Synthesis.PerChar == 0 && s.Engine == "openai" {
-		cfg.Synthesis.PerChar = 11 * time.Millisecond
-	}
-	if cfg.Synthesis.Slots == 0 {
-		c := s.SynthWorkers
-		if c == 0 {
-			c = 16
-		}
-		cfg.Synthesis.Slots = max(c-c/4, 1)
+	if f.slots > 0 {
+		cfg.Synthesis.Slots = f.slots
 	}
 	return cfg, nil
 }
 
-// splitTrimmed splits a comma-separated list, keeping spaces inside items
-// ("Arts & Culture").
-func splitTrimmed(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
+// backfillDefaults are a run's settings from the worker flags: the
+// provider and model, the cluster's rate limits, and the provider's speed
+// for plans (tts-1's 11 ms a character on three quarters of the synth
+// slots of one worker).
+func (s *settings) backfillDefaults() backfill.Config {
+	cfg := backfill.Config{Options: s.options(), RPM: s.RPM, CPM: s.CPM}
+	cfg.Options.Model = s.Model
+	if s.Engine == "openai" {
+		cfg.Synthesis.PerChar = 11 * time.Millisecond
 	}
-	return out
+	c := s.SynthWorkers
+	if c == 0 {
+		c = 16
+	}
+	cfg.Synthesis.Slots = max(c-c/4, 1)
+	return cfg
 }
 
 // backfillDeps builds what a run needs beside the pipeline: the clean

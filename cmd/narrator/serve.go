@@ -14,6 +14,7 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/backfill"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/storage"
 )
@@ -73,7 +74,13 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	editors, err := api.New(api.Deps{Pipeline: r.p, Guard: guard, Logger: r.log}, ed.API)
+	bdeps, err := s.backfillDeps(ctx, r)
+	if err != nil {
+		return err
+	}
+	backfills := backfill.NewManager(bdeps, s.backfillDefaults())
+	defer backfills.Close() // runs record where they are, to be resumed
+	editors, err := api.New(api.Deps{Pipeline: r.p, Guard: guard, Backfills: backfills, Logger: r.log}, ed.API)
 	if err != nil {
 		return err
 	}

@@ -73,5 +73,17 @@ func (f Filter) sectioned(section string, known bool) bool {
 // listing tells.
 func (f Filter) admits(a Article) bool { return f.dated(a.Date) && f.sectioned(a.Section, false) }
 
+// ParseSections reads a comma-separated list of section names, keeping
+// spaces inside names ("Arts & Culture").
+func ParseSections(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // errStop ends a listing early: the filter's Max was reached.
 var errStop = errors.New("backfill: enough articles")

@@ -226,6 +226,9 @@ func keepPlan(ctx context.Context, st *Store, cfg Config, p Plan) error {
 			return fmt.Errorf("%w: backfill %s reads %s; choose another name", ErrName, cfg.Name, r.Source.Describe())
 		}
 		r.Plan = &p
+		if r.State == StatePlanning {
+			r.State, r.Total = StatePlanned, p.Listed
+		}
 		return nil
 	})
 	return err

@@ -103,8 +103,14 @@ func (c *Config) Validate() error {
 	if c.Budget.USD > 0 && price(c.Options) == 0 {
 		errs = append(errs, fmt.Errorf("backfill: a budget in dollars needs a priced model; %s %s costs nothing (use a budget in characters)", c.Options.Provider, model(c.Options)))
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
 }
+
+// ErrInvalid wraps every reason Config.Validate gives.
+var ErrInvalid = errors.New("backfill: invalid settings")
 
 func model(o queue.Options) string {
 	if o.Model != "" {

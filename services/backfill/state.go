@@ -18,6 +18,7 @@ const Bucket = "narrator-backfill"
 // Run states.
 const (
 	StateRunning  = "running"  // submitting, or waiting for its last jobs
+	StatePlanning = "planning" // a dry run started from the API, at work
 	StatePlanned  = "planned"  // a dry run: the plan is in the record
 	StateStopped  = "stopped"  // interrupted (Ctrl-C, shutdown, or the stop button); resume to go on
 	StateBudget   = "budget"   // stopped at its budget
