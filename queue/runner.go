@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -366,6 +367,9 @@ func fetch(c jetstream.Consumer) (jetstream.Msg, error) {
 }
 
 func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
+	// CPU profiles tell the stages apart by this label (narrator bench).
+	ctx = pprof.WithLabels(ctx, pprof.Labels("stage", r.s.Name))
+	pprof.SetGoroutineLabels(ctx)
 	delivered := 1
 	if meta, err := msg.Metadata(); err == nil {
 		delivered = int(meta.NumDelivered)

@@ -244,7 +244,11 @@ func runBackfillStatus(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() > 1 {
 		return usageError{"give at most one run name"}
 	}
-	q, err := s.openQueue(ctx)
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	q, err := s.openQueue(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/narrator-project/narrator/queue"
 )
@@ -24,7 +25,11 @@ func runReindex(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"reindex takes no arguments"}
 	}
-	q, err := s.openQueue(ctx)
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	q, err := s.openQueue(ctx, log)
 	if err != nil {
 		return err
 	}

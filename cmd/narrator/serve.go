@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -146,8 +147,30 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	mux := http.NewServeMux()
 	opsRoutes(mux, r.q, nil)
 	gate.open(mux)
+	if path := os.Getenv("NARRATOR_CPU_PROFILE"); path != "" {
+		stop, err := profileCPU(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	r.log.Info("worker started", "stages", names, "nats", s.NATSURL, "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
+}
+
+// profileCPU writes a CPU profile to path until stop is called: narrator
+// bench reads it for the CPU each stage spends (the runner labels samples
+// with their stage).
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("NARRATOR_CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("NARRATOR_CPU_PROFILE: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // The job index is reconciled this often by every API server, each time

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -326,6 +327,9 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			if model == "" && len(prov.Limits().Models) > 0 {
 				model = prov.Limits().Models[0]
 			}
+			// A compatible server lists no models: the provider's default
+			// names the budget then.
+			model = cmp.Or(model, synth.DefaultModel(prov.Name()), "default")
 			if lim, err = q.RateLimiter(ctx, prov.Name()+"."+model, queue.RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: s.RPM, CharsPerMinute: s.CPM, Burst: s.RateBurst}}); err != nil {
 				return nil, err
 			}

@@ -5,44 +5,49 @@ import (
 	"time"
 )
 
-// pace is a token bucket of two budgets over a window (requests and
-// characters a minute, pages a second): full at first, refilled
-// continuously, at most one window's worth. A zero budget is no limit.
+// pace is a token bucket of two budgets (requests and characters a
+// minute, pages a second): refilled continuously at its rates, holding at
+// most burst's worth, and starting with that. A zero rate is no limit.
 type pace struct {
 	window     time.Duration
-	limA, limB float64
+	rateA      float64 // per window
+	rateB      float64
+	capA, capB float64
 	a, b       float64
 	at         time.Time
 }
 
-func newPace(window time.Duration, a, b float64) *pace {
-	return &pace{window: window, limA: a, limB: b, a: a, b: b, at: time.Now()}
+func newPace(window time.Duration, a, b float64, burst time.Duration) *pace {
+	f := float64(burst) / float64(window)
+	p := &pace{window: window, rateA: a, rateB: b, capA: a * f, capB: b * f, at: time.Now()}
+	p.a, p.b = p.capA, p.capB
+	return p
 }
 
 func (p *pace) refill() {
 	now := time.Now()
 	f := float64(now.Sub(p.at)) / float64(p.window)
 	p.at = now
-	p.a = min(p.limA, p.a+f*p.limA)
-	p.b = min(p.limB, p.b+f*p.limB)
+	p.a = min(p.capA, p.a+f*p.rateA)
+	p.b = min(p.capB, p.b+f*p.rateB)
 }
 
-// wait returns once a and b fit (or the bucket is full: a cost over the
-// whole window's budget goes when the bucket is full rather than never).
+// wait returns once a and b fit (a cost over the bucket goes when the
+// bucket is full, rather than never).
 func (p *pace) wait(ctx context.Context, a, b float64) error {
 	for {
 		p.refill()
-		short := 0.0
-		if p.limA > 0 && p.a < min(a, p.limA) {
-			short = max(short, (min(a, p.limA)-p.a)/p.limA)
+		short := time.Duration(0)
+		if p.rateA > 0 && p.a < min(a, p.capA) {
+			short = max(short, time.Duration((min(a, p.capA)-p.a)/p.rateA*float64(p.window)))
 		}
-		if p.limB > 0 && p.b < min(b, p.limB) {
-			short = max(short, (min(b, p.limB)-p.b)/p.limB)
+		if p.rateB > 0 && p.b < min(b, p.capB) {
+			short = max(short, time.Duration((min(b, p.capB)-p.b)/p.rateB*float64(p.window)))
 		}
 		if short == 0 {
 			return nil
 		}
-		if err := sleep(ctx, time.Duration(short*float64(p.window))+time.Millisecond); err != nil {
+		if err := sleep(ctx, short+time.Millisecond); err != nil {
 			return err
 		}
 	}

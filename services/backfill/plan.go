@@ -73,7 +73,7 @@ func MakePlan(ctx context.Context, deps Deps, cfg Config) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	r := &Runner{Deps: deps, cfg: cfg, src: src, fetches: newPace(time.Second, cfg.FetchRate, 0)}
+	r := &Runner{Deps: deps, cfg: cfg, src: src, fetches: newPace(time.Second, cfg.FetchRate, 0, time.Second)}
 	p := Plan{Source: src.Describe(), Made: time.Now().UTC()}
 
 	// A sample is spread over the whole listing when its size is known.

@@ -166,8 +166,9 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Runner, error) {
 			r.budget = usdChars
 		}
 	}
-	r.rate = newPace(time.Minute, cfg.Share*float64(cfg.RPM), cfg.Share*float64(cfg.CPM))
-	r.fetches = newPace(time.Second, cfg.FetchRate, 0)
+	// Ten seconds of burst: a run starts at its pace, not with a minute's worth.
+	r.rate = newPace(time.Minute, cfg.Share*float64(cfg.RPM), cfg.Share*float64(cfg.CPM), 10*time.Second)
+	r.fetches = newPace(time.Second, cfg.FetchRate, 0, time.Second)
 	now := time.Now().UTC()
 	fresh := Run{Name: cfg.Name, Source: cfg.Source, Filter: cfg.Filter, Options: cfg.Options, Budget: cfg.Budget,
 		State: StateRunning, Owner: r.owner, Heartbeat: now, Started: now, Total: -1}
@@ -466,7 +467,7 @@ func (r *Runner) wait(ctx context.Context, requests, chars int) error {
 		}
 		if len(r.inflight) < r.cfg.InFlight {
 			if time.Since(r.checked) > 250*time.Millisecond {
-				n, err := r.Pipeline.Queue.Backlog(ctx, queue.Low, pipelineStages(r.cfg.Options.Provider)...)
+				n, _, err := r.Pipeline.Queue.Backlog(ctx, queue.Low, pipelineStages(r.cfg.Options.Provider)...)
 				if err != nil {
 					return err
 				}

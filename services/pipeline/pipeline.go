@@ -155,8 +155,9 @@ type Deps struct {
 type Pipeline struct {
 	cfg Config
 	Deps
-	chunkers sync.Map // provider and lexicon version → *chunk.Chunker
-	ledger   ledger   // billing records not stored yet
+	chunkers sync.Map  // provider and lexicon version → *chunk.Chunker
+	ledger   ledger    // billing records not stored yet
+	cpu      *cpuSlots // see cpuslots.go
 }
 
 // New returns a pipeline.
@@ -168,7 +169,7 @@ func New(deps Deps, cfg Config) (*Pipeline, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	return &Pipeline{cfg: cfg, Deps: deps}, nil
+	return &Pipeline{cfg: cfg, Deps: deps, cpu: newCPUSlots(runtime.GOMAXPROCS(0))}, nil
 }
 
 // Run works on the named stages until ctx is done; "synth" stands for the

@@ -17,6 +17,7 @@ import (
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/fault"
+	"github.com/narrator-project/narrator/services/lexicon"
 	"github.com/narrator-project/narrator/services/publish"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
@@ -49,7 +50,10 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 		}
 		in.ContentType, in.URL = contentTypes[j.Source.Kind], j.Source.URL
 	}
-	s, err := p.Cleaner.Clean(ctx, in)
+	var s script.Script
+	if cerr := p.onCPU(ctx, j.Priority, func() { s, err = p.Cleaner.Clean(ctx, in) }); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +92,11 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
 		return nil, err
 	}
-	chunks, lex, err := p.split(ctx, s, j.Options)
+	var chunks []script.Chunk
+	var lex *lexicon.Lexicon
+	if cerr := p.onCPU(ctx, j.Priority, func() { chunks, lex, err = p.split(ctx, s, j.Options) }); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +195,12 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		}
 		return nil, err
 	}
-	check, err := stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, sy.Provider().Limits().Format.MP3(), p.stitchConfig(res.Request.Speed))
+	var check *stitch.ChunkCheck
+	if cerr := p.onCPU(ctx, j.Priority, func() {
+		check, err = stitch.CheckChunk(ctx, bytes.NewReader(res.Audio), ch.Text, sy.Provider().Limits().Format.MP3(), p.stitchConfig(res.Request.Speed))
+	}); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		// Bad audio is not kept: the retry asks the provider again.
 		_ = p.Queue.Audio().Delete(ctx, res.Key)
@@ -355,7 +368,10 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	res, err := stitch.Stitch(ctx, f, inputs, meta, p.stitchConfig(voice.Speed))
+	var res *stitch.Result
+	if cerr := p.onCPU(ctx, j.Priority, func() { res, err = stitch.Stitch(ctx, f, inputs, meta, p.stitchConfig(voice.Speed)) }); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
