@@ -92,7 +92,6 @@ func startProcess(t *testing.T, name string, env []string, args ...string) *proc
 	return p
 }
 
-
 // TestWorkersSurviveAKilledSynthWorker runs every stage as its own process
 // against one NATS server, kills a synth worker while it holds a chunk, and
 // checks that the job completes with each chunk synthesized once (plus at
