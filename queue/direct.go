@@ -144,10 +144,11 @@ func (q *Queue) seqAt(ctx context.Context, stream string, t time.Time) (uint64, 
 	return seq, err
 }
 
-// deleteMsg removes a message from a stream by sequence; one that is not
-// there is not an error. (nats.go's DeleteMsg flattens the server's error
-// to text, so "not there" could not be told from a failure.)
-func (q *Queue) deleteMsg(ctx context.Context, stream string, seq uint64) error {
+// deleteMsg removes a message from a stream by sequence and reports
+// whether it was there; one that is not is not an error. (nats.go's
+// DeleteMsg flattens the server's error to text, so "not there" could not
+// be told from a failure.)
+func (q *Queue) deleteMsg(ctx context.Context, stream string, seq uint64) (bool, error) {
 	body, _ := json.Marshal(struct {
 		Seq     uint64 `json:"seq"`
 		NoErase bool   `json:"no_erase"`
@@ -159,19 +160,22 @@ func (q *Queue) deleteMsg(ctx context.Context, stream string, seq uint64) error 
 	}
 	m, err := q.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.DELETE."+stream, body)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var resp struct {
 		Success bool                `json:"success"`
 		Error   *jetstream.APIError `json:"error"`
 	}
 	if err := json.Unmarshal(m.Data, &resp); err != nil {
-		return err
+		return false, err
 	}
-	if resp.Error != nil && resp.Error.ErrorCode != jsErrSequenceNotFound && resp.Error.ErrorCode != jetstream.JSErrCodeMessageNotFound {
-		return resp.Error
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jsErrSequenceNotFound || resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return false, nil
+		}
+		return false, resp.Error
 	}
-	return nil
+	return resp.Success, nil
 }
 
 // jsErrSequenceNotFound is the server's answer to deleting a message that

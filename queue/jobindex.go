@@ -111,7 +111,7 @@ func (s *Jobs) dropEntry(ctx context.Context, seq uint64) error {
 	if seq == 0 {
 		return nil
 	}
-	if err := s.q.deleteMsg(ctx, IndexStream, seq); err != nil {
+	if _, err := s.q.deleteMsg(ctx, IndexStream, seq); err != nil {
 		return fmt.Errorf("queue: index entry %d: %w", seq, err)
 	}
 	return nil

@@ -141,6 +141,9 @@ type Deps struct {
 	Cleaner   *clean.Cleaner
 	// Synths are the synthesizers this process runs, by provider name.
 	Synths map[string]*synth.Synthesizer
+	// Audio is where chunk audio is kept, the same the synthesizers cache
+	// in (default AudioCache: NATS); the stitch stage reads it.
+	Audio ChunkAudio
 	// Webhooks tells endpoints when jobs end; nil: no endpoints. Processes
 	// that run stages need it to queue the events, the webhook stage to
 	// send them.
@@ -169,6 +172,9 @@ func New(deps Deps, cfg Config) (*Pipeline, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	if deps.Audio == nil {
+		deps.Audio = AudioCache(deps.Queue)
+	}
 	return &Pipeline{cfg: cfg, Deps: deps, cpu: newCPUSlots(runtime.GOMAXPROCS(0))}, nil
 }
 
@@ -191,6 +197,9 @@ func (p *Pipeline) Run(ctx context.Context, stages []string) error {
 			}
 			for _, prov := range slices.Sorted(maps.Keys(p.Synths)) {
 				runs = append(runs, func(ctx context.Context) error { return p.synthStage(ctx, prov) })
+			}
+			if sa, ok := p.Audio.(*StoreAudio); ok {
+				runs = append(runs, func(ctx context.Context) error { return sa.keepEvicting(ctx, p.Logger) })
 			}
 		case StageStitch:
 			runs = append(runs, p.stitchStage)

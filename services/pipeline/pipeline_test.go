@@ -71,10 +71,6 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := synth.New(prov, pipeline.AudioCache(q), synth.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pub, err := publish.New(store, publish.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,12 +81,19 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 		// Test sites run on loopback, which the fetcher refuses by default.
 		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: ingest.MustGuard(ingest.GuardConfig{Allow: []string{"127.0.0.1"}})}),
 		Cleaner: cl,
-		Synths:  map[string]*synth.Synthesizer{prov.Name(): sy},
 	}
 	var cfg pipeline.Config
 	for _, o := range opts {
 		o(&deps, &cfg)
 	}
+	if deps.Audio == nil {
+		deps.Audio = pipeline.AudioCache(q)
+	}
+	sy, err := synth.New(prov, deps.Audio, synth.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps.Synths = map[string]*synth.Synthesizer{prov.Name(): sy}
 	p, err := pipeline.New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -312,16 +315,27 @@ func TestBadInputFailsWithAReason(t *testing.T) {
 	}
 }
 
+// TestPublishToS3 publishes to a real S3 server, and keeps chunk audio
+// there: narrating again is served from the bucket.
 func TestPublishToS3(t *testing.T) {
 	gw := storagetest.StartVersityGW(t)
 	store, err := storage.NewS3(context.Background(), gw.S3Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
-	h := start(t, prov, store)
-	j := h.narrate(t, pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
+	// Chunk audio is kept in the bucket too, with its index in NATS.
+	h := start(t, prov, store, withStoreAudio(t, store, pipeline.AudioStoreConfig{Prefix: "chunks/"}))
+	req := pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}}
+	j := h.narrate(t, req)
 	h.checkNarration(t, j)
+	checkChunksIn(t, h, j, store, "chunks/")
+	calls := len(fake.Log())
+	req.Force = true
+	h.checkNarration(t, h.narrate(t, req))
+	if n := len(fake.Log()) - calls; n != 0 {
+		t.Errorf("narrating again asked the provider %d times; every chunk is in the bucket", n)
+	}
 
 	// The object is served by the S3 server itself with the right headers.
 	resp, err := gw.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: &gw.Bucket, Key: &j.Output.Key})

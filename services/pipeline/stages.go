@@ -203,7 +203,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	}
 	if err != nil {
 		// Bad audio is not kept: the retry asks the provider again.
-		_ = p.Queue.Audio().Delete(ctx, res.Key)
+		_ = p.Audio.Delete(ctx, res.Key)
 		st.Error = err.Error()
 		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
 		return nil, fault.Retry(fmt.Errorf("chunk %d: %w", t.Chunk, err), 0)
@@ -256,7 +256,7 @@ func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req
 	if err != nil {
 		return 0, err
 	}
-	if _, err := p.Queue.Audio().Size(ctx, key); err == nil {
+	if cached, err := p.Audio.Has(ctx, key); err == nil && cached {
 		return 0, nil
 	}
 	pub := pubKey(j.Options.Publication)
@@ -331,7 +331,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		inputs[i] = stitch.Input{
 			Chunk: plan[i],
 			Check: &check,
-			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Queue.Audio().Open(ctx, audio) },
+			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Audio.Open(ctx, audio) },
 		}
 		if st.End.After(synthEnd) {
 			synthEnd = st.End
