@@ -160,3 +160,43 @@ func TestBackfillResumesAfterSIGKILL(t *testing.T) {
 		t.Errorf("the fake saw %d distinct chunks of %d, %d repeated; at most the 2 in flight at the kill may be", len(perInput), chunks, repeats)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true}, {"0", 0, true}, {"1024", 1024, true}, {"500GB", 500e9, true}, {"500 G", 500e9, true},
+		{"2T", 2e12, true}, {"512GiB", 512 << 30, true}, {"1.5MB", 1.5e6, true}, {"1mib", 1 << 20, true},
+		{"lots", 0, false}, {"5XB", 0, false}, {"-1GB", 0, false},
+	} {
+		got, err := parseBytes(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestReindexPrintsCounts checks a store's job index and prints the count
+// of jobs in each state.
+func TestReindexPrintsCounts(t *testing.T) {
+	dir := t.TempDir()
+	q, err := queue.Open(t.Context(), queue.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := q.Jobs().Create(t.Context(), queue.Job{ID: id, State: queue.Done}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"reindex", "--data-dir", dir}, stdio{Out: &out, Err: &errOut}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "done         2") || !strings.Contains(out.String(), "queued       0") {
+		t.Errorf("reindex printed:\n%s", out.String())
+	}
+}

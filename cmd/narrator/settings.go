@@ -77,6 +77,7 @@ type settings struct {
 	Replicas    int
 	AckWait     time.Duration
 	MaxDeliver  int
+	WorkTTL     time.Duration
 	NATSTimeout time.Duration
 	NATSRetry   time.Duration
 	LogLevel    string
@@ -127,6 +128,7 @@ func (s *settings) queueFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.MaxDeliver, "max-deliver", envInt("NARRATOR_MAX_DELIVER", 6), "deliveries of a task before its job fails (env NARRATOR_MAX_DELIVER)")
 	fs.DurationVar(&s.NATSTimeout, "nats-timeout", envDuration("NARRATOR_NATS_TIMEOUT", 5*time.Second), "deadline of one NATS request (env NARRATOR_NATS_TIMEOUT)")
 	fs.DurationVar(&s.NATSRetry, "nats-retry", envDuration("NARRATOR_NATS_RETRY", 30*time.Second), "how long a NATS request is retried while NATS is away before the task is handed back (env NARRATOR_NATS_RETRY)")
+	fs.DurationVar(&s.WorkTTL, "work-ttl", envDuration("NARRATOR_WORK_TTL", 7*24*time.Hour), "how long NATS keeps a job's work files: its source, script and chunk plan (env NARRATOR_WORK_TTL)")
 	fs.StringVar(&s.LogLevel, "log-level", env("NARRATOR_LOG_LEVEL", "info"), "debug, info, warn or error (env NARRATOR_LOG_LEVEL)")
 	fs.StringVar(&s.LogFormat, "log-format", env("NARRATOR_LOG_FORMAT", "text"), "text or json (env NARRATOR_LOG_FORMAT)")
 }
@@ -192,6 +194,7 @@ func (s *settings) openQueue(ctx context.Context, log *slog.Logger) (*queue.Queu
 		URL:            s.NATSURL,
 		DataDir:        s.DataDir,
 		AudioTTL:       s.AudioCacheTTL,
+		WorkTTL:        s.WorkTTL,
 		Listen:         s.NATSListen,
 		Replicas:       s.Replicas,
 		AckWait:        s.AckWait,

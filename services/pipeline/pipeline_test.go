@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -222,6 +223,10 @@ func (h *harness) checkNarration(t *testing.T, j queue.Job) {
 	}
 	if a.Duration != j.Output.Duration {
 		t.Errorf("file plays %s, job says %s", a.Duration, j.Output.Duration)
+	}
+	// Published, the stitched file is no longer kept in NATS.
+	if _, err := h.q.Blobs().Size(ctx, "output/"+j.ID+"/"+strconv.Itoa(j.Revision)+".mp3"); !errors.Is(err, queue.ErrNoBlob) {
+		t.Errorf("the stitched file is still in NATS after publishing: %v", err)
 	}
 }
 

@@ -477,6 +477,11 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		return nil, err
 	}
 	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventDone, Message: out.URL})
+	// The stitched file is published: NATS need not keep its megabytes for
+	// the week work blobs live (at a backfill's pace, terabytes).
+	if err := p.Queue.Blobs().Delete(ctx, outputBlob(t)); err != nil {
+		p.Logger.Warn("delete the published stitched file from NATS", "job_id", t.Job, "err", err)
+	}
 	return append([]queue.Message{feedTask(t, "publish")}, p.notify(done, webhook.Completed)...), nil
 }
 
