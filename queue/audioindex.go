@@ -60,7 +60,12 @@ func (x *AudioIndex) Put(ctx context.Context, key string, size int64) error {
 		return fmt.Errorf("queue: audio key %q", key)
 	}
 	data, _ := json.Marshal(audioEntryBody{Size: size})
-	if _, err := x.q.js.Publish(ctx, audioSubject+key, data); err != nil {
+	// Repeating it only writes the same entry again.
+	err := x.q.call(ctx, func(ctx context.Context) error {
+		_, err := x.q.js.Publish(ctx, audioSubject+key, data)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("queue: index audio %s: %w", key, err)
 	}
 	return nil

@@ -51,11 +51,10 @@ func (q *Queue) direct(ctx context.Context, stream string, req directRequest, fn
 	if err != nil {
 		return 0, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
+	// A batch may be large: a deadline per request, like the queue's
+	// others, but four of them.
+	ctx, cancel := context.WithTimeout(ctx, 4*q.cfg.RequestTimeout)
+	defer cancel()
 	// The channel holds a whole batch and its end: the server sends no
 	// more, so none is dropped however slowly fn reads.
 	msgs := make(chan *nats.Msg, req.Batch+2)
@@ -153,11 +152,8 @@ func (q *Queue) deleteMsg(ctx context.Context, stream string, seq uint64) (bool,
 		Seq     uint64 `json:"seq"`
 		NoErase bool   `json:"no_erase"`
 	}{seq, true})
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.RequestTimeout)
+	defer cancel()
 	m, err := q.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.DELETE."+stream, body)
 	if err != nil {
 		return false, err

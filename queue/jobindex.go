@@ -99,11 +99,21 @@ func (s *Jobs) putEntry(ctx context.Context, j Job) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ack, err := s.q.js.Publish(ctx, entrySubject(j), data)
+	// A de-duplication id makes a repeated try (its answer lost) the same
+	// entry, not an orphan.
+	id := "idx-" + j.ID + "-" + nonce()
+	var seq uint64
+	err = s.q.call(ctx, func(ctx context.Context) error {
+		ack, err := s.q.js.Publish(ctx, entrySubject(j), data, jetstream.WithMsgID(id))
+		if err == nil {
+			seq = ack.Sequence
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("queue: index job %s: %w", j.ID, err)
 	}
-	return ack.Sequence, nil
+	return seq, nil
 }
 
 // dropEntry removes an index entry; one already gone is not an error.
@@ -111,7 +121,11 @@ func (s *Jobs) dropEntry(ctx context.Context, seq uint64) error {
 	if seq == 0 {
 		return nil
 	}
-	if _, err := s.q.deleteMsg(ctx, IndexStream, seq); err != nil {
+	err := s.q.call(ctx, func(ctx context.Context) error {
+		_, err := s.q.deleteMsg(ctx, IndexStream, seq)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("queue: index entry %d: %w", seq, err)
 	}
 	return nil
@@ -152,7 +166,7 @@ func (s *Jobs) Reindex(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		_, err = s.kv.Update(ctx, jobKey(id), data, rev)
+		err = s.keys.update(ctx, jobKey(id), data, rev)
 		if err == nil {
 			return s.dropEntry(ctx, old)
 		}

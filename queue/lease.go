@@ -29,7 +29,12 @@ func (q *Queue) Lease(ctx context.Context, name string, ttl time.Duration) (bool
 	if err != nil {
 		return false, q.declareErr("key-value bucket "+LeaseBucket, err)
 	}
-	_, err = kv.Create(ctx, name, []byte(q.cfg.Name), jetstream.KeyTTL(max(ttl, time.Second)))
+	// A repeated try that finds the key its first try made loses the lease
+	// for once, which only skips a round of the work.
+	err = q.call(ctx, func(ctx context.Context) error {
+		_, err := kv.Create(ctx, name, []byte(q.cfg.Name), jetstream.KeyTTL(max(ttl, time.Second)))
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}

@@ -20,7 +20,8 @@ var (
 // compare-and-swap, for services that keep durable state of their own
 // (a backfill's progress, say) without knowing NATS.
 type Records struct {
-	kv jetstream.KeyValue
+	kv   jetstream.KeyValue
+	keys kv // through the queue's deadlines and retries
 }
 
 // Records returns the bucket named bucket, declaring it if it is not there.
@@ -35,13 +36,13 @@ func (q *Queue) Records(ctx context.Context, bucket, description string) (*Recor
 	if err != nil {
 		return nil, q.declareErr("key-value bucket "+bucket, err)
 	}
-	return &Records{kv: kv}, nil
+	return &Records{kv: kv, keys: q.kv(kv)}, nil
 }
 
 // Get decodes the record under key into v and returns its revision, or
 // ErrNoRecord.
 func (r *Records) Get(ctx context.Context, key string, v any) (uint64, error) {
-	e, err := r.kv.Get(ctx, key)
+	e, err := r.keys.get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, fmt.Errorf("%w: %s", ErrNoRecord, key)
 	}
@@ -55,36 +56,36 @@ func (r *Records) Get(ctx context.Context, key string, v any) (uint64, error) {
 }
 
 // Create stores v under key if no record is there, else ErrRecordExists.
-func (r *Records) Create(ctx context.Context, key string, v any) (uint64, error) {
+func (r *Records) Create(ctx context.Context, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	rev, err := r.kv.Create(ctx, key, data)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, fmt.Errorf("%w: %s", ErrRecordExists, key)
+	err = r.keys.create(ctx, key, data)
+	if isWrongRevision(err) {
+		return fmt.Errorf("%w: %s", ErrRecordExists, key)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("queue: record %s: %w", key, err)
+		return fmt.Errorf("queue: record %s: %w", key, err)
 	}
-	return rev, nil
+	return nil
 }
 
 // Update replaces the record under key if it is still at rev, else
 // ErrRecordChanged.
-func (r *Records) Update(ctx context.Context, key string, v any, rev uint64) (uint64, error) {
+func (r *Records) Update(ctx context.Context, key string, v any, rev uint64) error {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	next, err := r.kv.Update(ctx, key, data, rev)
+	err = r.keys.update(ctx, key, data, rev)
 	if isWrongRevision(err) {
-		return 0, fmt.Errorf("%w: %s", ErrRecordChanged, key)
+		return fmt.Errorf("%w: %s", ErrRecordChanged, key)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("queue: record %s: %w", key, err)
+		return fmt.Errorf("queue: record %s: %w", key, err)
 	}
-	return next, nil
+	return nil
 }
 
 // Put stores v under key whatever is there.
@@ -93,7 +94,7 @@ func (r *Records) Put(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.kv.Put(ctx, key, data); err != nil {
+	if err := r.keys.put(ctx, key, data); err != nil {
 		return fmt.Errorf("queue: record %s: %w", key, err)
 	}
 	return nil

@@ -102,7 +102,7 @@ func (m *Manager) plan(ctx context.Context, cfg Config) (Run, error) {
 	now := time.Now().UTC()
 	rec := Run{Name: cfg.Name, Source: cfg.Source, Filter: cfg.Filter, Options: cfg.Options, Budget: cfg.Budget,
 		State: StatePlanning, Started: now, Heartbeat: now, Total: -1}
-	if _, err := m.deps.Store.r.Create(ctx, runKey(cfg.Name), rec); err != nil {
+	if err := m.deps.Store.r.Create(ctx, runKey(cfg.Name), rec); err != nil {
 		if !errors.Is(err, queue.ErrRecordExists) {
 			return Run{}, err
 		}

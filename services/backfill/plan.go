@@ -216,7 +216,7 @@ func timing(p Plan, cfg Config) Timing {
 // keepPlan writes a plan into the run's record, creating it planned.
 func keepPlan(ctx context.Context, st *Store, cfg Config, p Plan) error {
 	now := time.Now().UTC()
-	_, err := st.r.Create(ctx, runKey(cfg.Name), Run{Name: cfg.Name, Source: cfg.Source, Filter: cfg.Filter, Options: cfg.Options,
+	err := st.r.Create(ctx, runKey(cfg.Name), Run{Name: cfg.Name, Source: cfg.Source, Filter: cfg.Filter, Options: cfg.Options,
 		Budget: cfg.Budget, State: StatePlanned, Started: now, Heartbeat: now, Total: p.Listed, Plan: &p})
 	if !errors.Is(err, queue.ErrRecordExists) {
 		return err

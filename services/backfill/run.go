@@ -172,7 +172,7 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Runner, error) {
 	now := time.Now().UTC()
 	fresh := Run{Name: cfg.Name, Source: cfg.Source, Filter: cfg.Filter, Options: cfg.Options, Budget: cfg.Budget,
 		State: StateRunning, Owner: r.owner, Heartbeat: now, Started: now, Total: -1}
-	_, err = deps.Store.r.Create(ctx, runKey(cfg.Name), fresh)
+	err = deps.Store.r.Create(ctx, runKey(cfg.Name), fresh)
 	switch {
 	case err == nil:
 		r.run = fresh

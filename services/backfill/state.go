@@ -181,7 +181,7 @@ func (s *Store) update(ctx context.Context, name string, fn func(*Run) error) (R
 		if err := fn(&r); err != nil {
 			return r, err
 		}
-		if _, err = s.r.Update(ctx, runKey(name), r, rev); err == nil {
+		if err = s.r.Update(ctx, runKey(name), r, rev); err == nil {
 			return r, nil
 		}
 		if !errors.Is(err, queue.ErrRecordChanged) {
