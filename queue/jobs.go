@@ -162,6 +162,11 @@ type Job struct {
 	Created     time.Time          `json:"created"`            // the first revision's submission
 	Submitted   time.Time          `json:"submitted"`          // this revision's submission
 	Updated     time.Time          `json:"updated"`
+	// IndexSeq is the sequence of the job's entry in the job index.
+	IndexSeq uint64 `json:"index_seq,omitempty"`
+	// TextHash is the cleaned script's (script.Script.TextHash), so that
+	// a backfill can tell an article already narrated unchanged.
+	TextHash string `json:"text_hash,omitempty"`
 }
 
 // Ended reports whether the job's revision has ended: done, failed or
@@ -198,15 +203,19 @@ type Chunk struct {
 	End         time.Time       `json:"end,omitzero"`
 }
 
-// Jobs is job state in the KV bucket: a key per job, a key per chunk.
+// Jobs is job state in the KV bucket: a key per job, a key per chunk,
+// with each job's entry in the job index (jobindex.go) kept in step.
 type Jobs struct {
 	kv    jetstream.KeyValue
 	keys  kv // kv through the queue's deadlines and retries
 	bills kv // the billing records
+	q     *Queue
 }
 
 // Jobs returns the job state store.
-func (q *Queue) Jobs() *Jobs { return &Jobs{kv: q.jobs, keys: q.kv(q.jobs), bills: q.kv(q.usage)} }
+func (q *Queue) Jobs() *Jobs {
+	return &Jobs{kv: q.jobs, keys: q.kv(q.jobs), bills: q.kv(q.usage), q: q}
+}
 
 func jobKey(id string) string { return "job." + id }
 
@@ -234,12 +243,19 @@ func (s *Jobs) Create(ctx context.Context, j Job) error {
 	}
 	now := time.Now().UTC()
 	j.Created, j.Updated = now, now
+	// The index entry is written first and the key records it, so a key
+	// never points at an entry that is not there.
+	seq, err := s.putEntry(ctx, j)
+	if err != nil {
+		return err
+	}
+	j.IndexSeq = seq
 	data, err := json.Marshal(j)
 	if err != nil {
 		return err
 	}
 	if err := s.keys.create(ctx, jobKey(j.ID), data); err != nil {
-		return fmt.Errorf("queue: create job %s: %w", j.ID, err)
+		return errors.Join(fmt.Errorf("queue: create job %s: %w", j.ID, err), s.dropEntry(ctx, j.IndexSeq))
 	}
 	return nil
 }
@@ -277,23 +293,37 @@ func (s *Jobs) Update(ctx context.Context, id string, fn func(*Job) error) (Job,
 		if err != nil {
 			return Job{}, err
 		}
+		stored := j // fn may change j; its index entry and state stay here
 		if err := fn(&j); err != nil {
+			// Nothing to change: a retried task or a repeated submit, which
+			// is also where a writer that died between the index and the
+			// key is found out, so the index is checked here.
+			ierr := s.ensureIndexed(ctx, stored)
 			if errors.Is(err, ErrSkip) {
-				return j, nil
+				return j, ierr
 			}
+			return j, errors.Join(err, ierr)
+		}
+		// The job's new index entry is written before the key that points
+		// at it; the old one goes after.
+		j.Updated = time.Now().UTC()
+		entry, err := s.putEntry(ctx, j)
+		if err != nil {
 			return j, err
 		}
-		j.Updated = time.Now().UTC()
+		j.IndexSeq = entry
 		data, err := json.Marshal(j)
 		if err != nil {
 			return j, err
 		}
 		err = s.keys.update(ctx, jobKey(id), data, rev)
 		if err == nil {
+			// Left behind if this fails, for Reconcile.
+			_ = s.dropEntry(ctx, stored.IndexSeq)
 			return j, nil
 		}
-		if !isWrongRevision(err) || attempt > 100 {
-			return j, fmt.Errorf("queue: update job %s: %w", id, err)
+		if derr := s.dropEntry(ctx, entry); derr != nil || !isWrongRevision(err) || attempt > 100 {
+			return j, errors.Join(fmt.Errorf("queue: update job %s: %w", id, err), derr)
 		}
 	}
 }

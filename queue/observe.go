@@ -43,11 +43,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if jobs, err := c.q.Jobs().List(ctx); err == nil {
-		n := map[State]int{Queued: 0, Running: 0, Done: 0, Failed: 0, Unpublished: 0}
-		for _, j := range jobs {
-			n[j.State]++
-		}
+	if n, err := c.q.Jobs().Counts(ctx); err == nil {
 		for s, v := range n {
 			ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(v), string(s))
 		}

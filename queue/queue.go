@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -124,6 +125,7 @@ type Queue struct {
 	js       jetstream.JetStream
 	tasks    jetstream.Stream
 	events   jetstream.Stream
+	index    jetstream.Stream // the job index (jobindex.go)
 	jobs     jetstream.KeyValue
 	lexicons jetstream.KeyValue
 	settings jetstream.KeyValue
@@ -133,6 +135,9 @@ type Queue struct {
 	blobs    jetstream.ObjectStore
 	audio    jetstream.ObjectStore
 	closed   chan struct{} // closed when the connection is closed
+
+	scrubMu sync.Mutex
+	scrub   scrubCursor // where the job index's next scrub starts (Jobs.Reconcile)
 }
 
 // Open connects to NATS (starting the embedded server when no URL is set)
@@ -219,6 +224,9 @@ func (q *Queue) declare(ctx context.Context) error {
 	})
 	if err != nil {
 		return q.declareErr("key-value bucket "+JobsBucket, err)
+	}
+	if err := q.declareIndex(ctx); err != nil {
+		return err
 	}
 	q.lexicons, err = q.ensureKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      LexBucket,

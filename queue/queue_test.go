@@ -277,6 +277,64 @@ func TestHigherPriorityGoesFirst(t *testing.T) {
 	}
 }
 
+// TestLowTasksLeaveASlot fills a worker with Low tasks: they take three of
+// its four slots, and a High task published then starts at once in the
+// fourth, while the Low ones still run.
+func TestLowTasksLeaveASlot(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	var (
+		running = make(chan string, 20)
+		release = make(chan struct{})
+	)
+	runStage(t, q, Stage[task, struct{}]{
+		Name:        "slots",
+		Concurrency: 4,
+		Do: func(ctx context.Context, in task) (struct{}, error) {
+			running <- in.ID
+			if strings.HasPrefix(in.ID, "low") {
+				<-release
+			}
+			return struct{}{}, nil
+		},
+		Fail: func(context.Context, task, error) error { return nil },
+	})
+	t.Cleanup(func() { close(release) })
+	publish := func(id string, p Priority) {
+		t.Helper()
+		if err := q.Publish(ctx, Message{Stage: "slots", ID: id, Priority: p, Data: task{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-running:
+			return id
+		case <-time.After(20 * time.Second):
+			t.Fatal("no task started")
+		}
+		return ""
+	}
+	for i := range 6 {
+		publish(fmt.Sprint("low", i), Low)
+	}
+	for range 3 {
+		if id := next(); !strings.HasPrefix(id, "low") {
+			t.Fatalf("%s started", id)
+		}
+	}
+	publish("high", High)
+	if id := next(); id != "high" {
+		t.Errorf("with three Low tasks running, %s started; want the High task in the free slot", id)
+	}
+	select {
+	case id := <-running:
+		t.Errorf("%s started while three Low tasks held their slots", id)
+	default:
+	}
+}
+
 func TestTaskOfDeadWorkersFailsTheJob(t *testing.T) {
 	// Workers that die holding a task send no heartbeats and never answer.
 	// The task is redelivered after AckWait; when its last delivery dies

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -253,17 +255,34 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	// arrives while every worker is busy goes to the first one free.
 	var wg sync.WaitGroup
 	free := make(chan struct{}, s.Concurrency)
+	// Low tasks fill at most three quarters of the slots (all of them when
+	// there are fewer than four), so that a High task arriving during a
+	// backfill finds a slot free at once rather than after a Low one.
+	lowCap := s.Concurrency - s.Concurrency/4
+	var low atomic.Int32
 	for {
 		select {
 		case free <- struct{}{}:
 		case <-ctx.Done():
 		}
-		msg := r.next(ctx, cons, wake)
+		msg, lane := r.next(ctx, cons, wake, func() bool { return int(low.Load()) < lowCap })
 		if msg == nil {
 			break
 		}
+		if lane == Low {
+			low.Add(1)
+		}
 		wg.Go(func() {
-			defer func() { <-free }()
+			defer func() {
+				if lane == Low {
+					low.Add(-1)
+					select { // a Low task may be waiting for this slot
+					case wake <- struct{}{}:
+					default:
+					}
+				}
+				<-free
+			}()
 			r.handle(work, msg)
 		})
 	}
@@ -285,26 +304,30 @@ type runner[In, Out any] struct {
 // retries whose delay has passed and tasks of workers that died.
 const idlePoll = time.Second
 
-// next returns the first task of the highest lane that has one, waiting
-// until a task is published or idlePoll passes; nil once the stage stops.
-func (r *runner[In, Out]) next(ctx context.Context, lanes []jetstream.Consumer, wake <-chan struct{}) jetstream.Msg {
+// next returns the first task of the highest lane that has one (the Low
+// lane only while lowOK), and its lane, waiting until a task is published
+// or idlePoll passes; nil once the stage stops.
+func (r *runner[In, Out]) next(ctx context.Context, cons []jetstream.Consumer, wake <-chan struct{}, lowOK func() bool) (jetstream.Msg, Priority) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, ""
 		case <-r.halted:
-			return nil
+			return nil, ""
 		default:
 		}
 		var errs []error
-		for _, c := range lanes {
+		for i, c := range cons {
+			if lanes[i] == Low && !lowOK() {
+				continue
+			}
 			msg, err := fetch(c)
 			if msg != nil {
 				if ctx.Err() != nil {
 					r.settle(msg.Nak()) // fetched as shutdown began: hand it back
-					return nil
+					return nil, ""
 				}
-				return msg
+				return msg, lanes[i]
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -344,6 +367,9 @@ func fetch(c jetstream.Consumer) (jetstream.Msg, error) {
 }
 
 func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
+	// CPU profiles tell the stages apart by this label (narrator bench).
+	ctx = pprof.WithLabels(ctx, pprof.Labels("stage", r.s.Name))
+	pprof.SetGoroutineLabels(ctx)
 	delivered := 1
 	if meta, err := msg.Metadata(); err == nil {
 		delivered = int(meta.NumDelivered)

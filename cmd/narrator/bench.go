@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -174,11 +176,43 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&cfg.Urgent, "urgent", 3000, "characters of two articles submitted once the batch waits for synthesis, one at high priority and one at normal; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
+	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
+	urgentCount := fs.Int("urgent-count", 3, "with --backfill: high-priority articles timed alone and mid-backfill")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *backfillN > 0 {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		b := backfillBench{Articles: *backfillN, MinChars: cfg.MinChars, MaxChars: cfg.MaxChars, Seed: cfg.Seed,
+			Urgent: cfg.Urgent, UrgentCount: *urgentCount, RPM: cfg.RPM, Latency: cfg.Latency}
+		if !set["min-chars"] && !set["max-chars"] {
+			b.MinChars, b.MaxChars = 1500, 6000 // archive articles: shorter than the batch's long reads
+		}
+		if b.RPM == 0 {
+			b.RPM = 120
+		}
+		b.Slots = cfg.Concurrency
+		if !set["synth-concurrency"] {
+			// Enough that the backfill is bound by its share of the rate
+			// limit rather than by the slots it may take.
+			b.Slots = 32
+		}
+		for _, w := range splitList(*workers) {
+			n, err := strconv.Atoi(w)
+			if err != nil || n < 1 {
+				return usageError{fmt.Sprintf("--workers %q: want numbers of worker processes, such as 1,2", *workers)}
+			}
+			b.Workers = append(b.Workers, n)
+		}
+		if b.Latency <= 0 || b.UrgentCount < 1 && b.Urgent > 0 {
+			return usageError{"with --backfill, want --latency-per-char > 0 and --urgent-count ≥ 1 (or --urgent 0)"}
+		}
+		return runBackfillBench(ctx, b, io.Out, *asJSON)
 	}
 	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 || cfg.Urgent < 0 {
 		return usageError{"want --articles ≥ 0, 100 ≤ --min-chars ≤ --max-chars, --synth-concurrency ≥ 1, --single ≥ 0, --urgent ≥ 0"}
@@ -338,7 +372,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	}
 	log := slog.New(slog.DiscardHandler)
 	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
-	sy, err := pipeline.NewSynthesizer(q, prov, pcfg, synth.Config{Limiter: lim, Logger: log})
+	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pcfg, synth.Config{Limiter: lim, Logger: log})
 	if err != nil {
 		return nil, err
 	}

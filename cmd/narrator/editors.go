@@ -70,7 +70,7 @@ func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsE
 	}
 	if v := getenv("NARRATOR_CMS_MAX_BODY"); v != "" {
 		if ed.API.HookMaxBody, err = parseBytes(v); err != nil {
-			errs = append(errs, fmt.Errorf("NARRATOR_CMS_MAX_BODY: %w", err))
+			errs = append(errs, fmt.Errorf("NARRATOR_CMS_MAX_BODY %q: %w", v, err))
 		}
 	}
 	errs = append(errs, ed.API.Validate())
@@ -79,21 +79,6 @@ func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsE
 	ed.Webhook.Secret, err = readSecretEnv(getenv, "NARRATOR_WEBHOOK_SECRET")
 	errs = append(errs, err, ed.Webhook.Validate())
 	return ed, errors.Join(errs...)
-}
-
-// parseBytes reads a size in bytes: "2097152", "512KiB" or "2MiB".
-func parseBytes(v string) (int64, error) {
-	num, unit := v, int64(1)
-	for suffix, n := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
-		if rest, ok := strings.CutSuffix(v, suffix); ok {
-			num, unit = rest, n
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q: want bytes, such as 2MiB or 512KiB", v)
-	}
-	return n * unit, nil
 }
 
 // readSecretEnv reads NAME, or the file NAME_FILE names (for container

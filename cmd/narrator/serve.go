@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/backfill"
 	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/redact"
@@ -91,7 +93,13 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	editors, err := api.New(api.Deps{Pipeline: r.p, Guard: guard, Logger: r.log}, ed.API)
+	bdeps, err := s.backfillDeps(ctx, r)
+	if err != nil {
+		return err
+	}
+	backfills := backfill.NewManager(bdeps, s.backfillDefaults())
+	defer backfills.Close() // runs record where they are, to be resumed
+	editors, err := api.New(api.Deps{Pipeline: r.p, Guard: guard, Backfills: backfills, Logger: r.log}, ed.API)
 	if err != nil {
 		return err
 	}
@@ -117,6 +125,10 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	r.log.Info("serving", "http", "http://"+srv.Addr, "public_url", s.publicURL(), "data_dir", s.DataDir, "engine", s.Engine, "stages", stages)
 	worked := make(chan error, 1)
 	go func() { worked <- r.p.Run(ctx, stages) }()
+	kept := make(chan struct{})
+	keep, stopKeeping := context.WithCancel(ctx)
+	go func() { r.q.KeepIndex(keep, indexEvery, indexScrub, r.log); close(kept) }()
+	defer func() { stopKeeping(); <-kept }()
 
 	select {
 	case err = <-served:
@@ -161,6 +173,13 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 	mux := http.NewServeMux()
 	opsRoutes(mux, r.q, nil)
 	gate.open(mux)
+	if path := os.Getenv("NARRATOR_CPU_PROFILE"); path != "" {
+		stop, err := profileCPU(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	r.log.Info("worker started", "stages", names, "nats", redact.URL(s.NATSURL), "engine", s.Engine, "pid", os.Getpid())
 	return r.p.Run(ctx, names)
 }
@@ -170,6 +189,29 @@ func runWorker(ctx context.Context, args []string, io stdio) error {
 func opsFlag(fs *flag.FlagSet, more string) *string {
 	return fs.String("ops-addr", env("NARRATOR_OPS_ADDR", ""), "serve /healthz, /readyz and /metrics at this address, e.g. :9090"+more+" (env NARRATOR_OPS_ADDR)")
 }
+
+// profileCPU writes a CPU profile to path until stop is called: narrator
+// bench reads it for the CPU each stage spends (the runner labels samples
+// with their stage).
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("NARRATOR_CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("NARRATOR_CPU_PROFILE: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// The job index is reconciled this often by every API server, each time
+// checking this many entries and jobs beyond the counts: a full round of
+// 100,000 jobs in about four hours.
+const (
+	indexEvery = 5 * time.Minute
+	indexScrub = 2000
+)
 
 // running is what a command that runs stages holds.
 type running struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,6 +99,7 @@ type settings struct {
 	Replicas    int
 	AckWait     time.Duration
 	MaxDeliver  int
+	WorkTTL     time.Duration
 	NATSTimeout time.Duration
 	NATSRetry   time.Duration
 	LogLevel    string
@@ -131,6 +133,11 @@ type settings struct {
 	S3PathStyle bool
 	S3Checksum  string
 
+	AudioCache       string
+	AudioCacheBucket string
+	AudioCacheTTL    time.Duration
+	AudioCacheMax    string
+
 	pub  publication
 	C2PA credentials
 }
@@ -144,6 +151,7 @@ func (s *settings) queueFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.MaxDeliver, "max-deliver", envInt("NARRATOR_MAX_DELIVER", 6), "deliveries of a task before its job fails (env NARRATOR_MAX_DELIVER)")
 	fs.DurationVar(&s.NATSTimeout, "nats-timeout", envDuration("NARRATOR_NATS_TIMEOUT", 5*time.Second), "deadline of one NATS request (env NARRATOR_NATS_TIMEOUT)")
 	fs.DurationVar(&s.NATSRetry, "nats-retry", envDuration("NARRATOR_NATS_RETRY", 30*time.Second), "how long a NATS request is retried while NATS is away before the task is handed back (env NARRATOR_NATS_RETRY)")
+	fs.DurationVar(&s.WorkTTL, "work-ttl", envDuration("NARRATOR_WORK_TTL", 7*24*time.Hour), "how long NATS keeps a job's work files: its source, script and chunk plan (env NARRATOR_WORK_TTL)")
 	fs.StringVar(&s.LogLevel, "log-level", env("NARRATOR_LOG_LEVEL", "info"), "debug, info, warn or error (env NARRATOR_LOG_LEVEL)")
 	fs.StringVar(&s.LogFormat, "log-format", env("NARRATOR_LOG_FORMAT", "text"), "text or json (env NARRATOR_LOG_FORMAT)")
 }
@@ -180,6 +188,10 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	urlVar(fs, &s.S3PublicURL, "s3-public-url", env("S3_PUBLIC_URL", ""), "public `URL` of the bucket, e.g. a CDN (env S3_PUBLIC_URL)")
 	fs.BoolVar(&s.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", false), "path-style bucket URLs, for IP and localhost endpoints (env S3_PATH_STYLE)")
 	fs.StringVar(&s.S3Checksum, "s3-checksum", env("S3_CHECKSUM", ""), "when_required (default) or when_supported (env S3_CHECKSUM)")
+	fs.StringVar(&s.AudioCache, "audio-cache", env("NARRATOR_AUDIO_CACHE", "nats"), "where chunk audio is kept: nats (the NATS object store), or storage (the S3 bucket, or the data directory) with only its index in NATS (env NARRATOR_AUDIO_CACHE)")
+	fs.StringVar(&s.AudioCacheBucket, "audio-cache-bucket", env("NARRATOR_AUDIO_CACHE_BUCKET", ""), "S3 bucket of the chunk audio with --audio-cache storage; default S3_BUCKET, and without S3 the data directory (env NARRATOR_AUDIO_CACHE_BUCKET)")
+	fs.DurationVar(&s.AudioCacheTTL, "audio-cache-ttl", envDuration("NARRATOR_AUDIO_CACHE_TTL", 90*24*time.Hour), "chunk audio unused this long is evicted (env NARRATOR_AUDIO_CACHE_TTL)")
+	fs.StringVar(&s.AudioCacheMax, "audio-cache-max", env("NARRATOR_AUDIO_CACHE_MAX", ""), "with --audio-cache storage, evict the least recently used chunk audio beyond this size, e.g. 500GB; empty: no cap (env NARRATOR_AUDIO_CACHE_MAX)")
 	s.pub.publicationFlags(fs)
 	s.C2PA.flags(fs)
 	withEnvHelp(fs, stdio{Err: fs.Output()}, secretsHelp)
@@ -205,6 +217,8 @@ func (s *settings) openQueue(ctx context.Context, log *slog.Logger) (*queue.Queu
 	return queue.Open(ctx, queue.Config{
 		URL:            s.NATSURL,
 		DataDir:        s.DataDir,
+		AudioTTL:       s.AudioCacheTTL,
+		WorkTTL:        s.WorkTTL,
 		Listen:         s.NATSListen,
 		Replicas:       s.Replicas,
 		AckWait:        s.AckWait,
@@ -241,6 +255,53 @@ func httpBase(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// chunkAudio is where chunk audio is kept (--audio-cache).
+func (s *settings) chunkAudio(ctx context.Context, q *queue.Queue) (pipeline.ChunkAudio, error) {
+	switch s.AudioCache {
+	case "", "nats":
+		return pipeline.AudioCache(q), nil
+	case "storage":
+	default:
+		return nil, usageError{fmt.Sprintf("--audio-cache %q: want nats or storage", s.AudioCache)}
+	}
+	max, err := parseBytes(s.AudioCacheMax)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--audio-cache-max %q: %v", s.AudioCacheMax, err)}
+	}
+	var st storage.Store
+	if bucket := cmp.Or(s.AudioCacheBucket, s.S3Bucket); bucket != "" {
+		st, err = s.openS3(ctx, bucket)
+	} else {
+		// Not under media/, which narrator serve publishes.
+		st, err = storage.NewFS(filepath.Join(s.DataDir, "audio-cache"), "http://127.0.0.1/not-served")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.NewStoreAudio(ctx, q, st, pipeline.AudioStoreConfig{MaxAge: s.AudioCacheTTL, MaxBytes: max})
+}
+
+// parseBytes reads a size: a number of bytes, or one with a unit, decimal
+// (500GB, 2T) or binary (512GiB).
+func parseBytes(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	num := strings.TrimRightFunc(v, unicode.IsLetter)
+	unit := strings.ToUpper(strings.TrimSpace(v[len(num):]))
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a size such as 500GB or 512GiB")
+	}
+	mult := map[string]float64{"": 1, "B": 1, "K": 1e3, "KB": 1e3, "M": 1e6, "MB": 1e6, "G": 1e9, "GB": 1e9, "T": 1e12, "TB": 1e12,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q: want B, KB, MB, GB, TB or KiB, MiB, GiB, TiB", unit)
+	}
+	return int64(n * mult), nil
+}
+
 // mediaDir is where the embedded default keeps published files.
 func (s *settings) mediaDir() string { return filepath.Join(s.DataDir, "media") }
 
@@ -248,6 +309,12 @@ func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
 	if s.S3Bucket == "" {
 		return storage.NewFS(s.mediaDir(), strings.TrimRight(s.publicURL(), "/")+"/media")
 	}
+	return s.openS3(ctx, s.S3Bucket)
+}
+
+// openS3 opens a bucket of the S3 server the settings name, and checks it
+// answers.
+func (s *settings) openS3(ctx context.Context, bucket string) (*storage.S3, error) {
 	access, err := readSecretEnv(os.Getenv, "S3_ACCESS_KEY_ID")
 	if err != nil {
 		return nil, err
@@ -257,7 +324,7 @@ func (s *settings) openStore(ctx context.Context) (storage.Store, error) {
 		return nil, err
 	}
 	st, err := storage.NewS3(ctx, storage.S3Config{
-		Bucket: s.S3Bucket, Endpoint: s.S3Endpoint, Region: s.S3Region, Prefix: s.S3Prefix,
+		Bucket: bucket, Endpoint: s.S3Endpoint, Region: s.S3Region, Prefix: s.S3Prefix,
 		PublicURL: s.S3PublicURL, PathStyle: s.S3PathStyle, Checksum: s.S3Checksum,
 		AccessKeyID: access, SecretAccessKey: key,
 	})
@@ -389,11 +456,17 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			if model == "" && len(prov.Limits().Models) > 0 {
 				model = prov.Limits().Models[0]
 			}
+			// A compatible server lists no models: the provider's default
+			// names the budget then.
+			model = cmp.Or(model, synth.DefaultModel(prov.Name()), "default")
 			if lim, err = q.RateLimiter(ctx, prov.Name()+"."+model, queue.RateConfig{TokenBucketConfig: synth.TokenBucketConfig{RPM: s.RPM, CharsPerMinute: s.CPM, Burst: s.RateBurst}}); err != nil {
 				return nil, err
 			}
 		}
-		sy, err := pipeline.NewSynthesizer(q, prov, cfg, synth.Config{Logger: log, Limiter: lim})
+		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
+			return nil, err
+		}
+		sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, synth.Config{Logger: log, Limiter: lim})
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
@@ -401,6 +474,11 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 	}
 	if slices.Contains(stages, pipeline.StageStitch) {
 		if deps.Signer, err = s.signer(log); err != nil {
+			return nil, err
+		}
+	}
+	if deps.Audio == nil && slices.Contains(stages, pipeline.StageStitch) {
+		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
 			return nil, err
 		}
 	}

@@ -55,7 +55,7 @@ func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n"
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncWriter
+	out  *lockedWriter
 	done chan struct{}
 }
 
@@ -63,14 +63,14 @@ type process struct {
 func (p *process) output() string {
 	p.out.mu.Lock()
 	defer p.out.mu.Unlock()
-	return p.out.w.String()
+	return p.out.w.(*bytes.Buffer).String()
 }
 
 func startProcess(t *testing.T, name string, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &syncWriter{w: new(bytes.Buffer)}
+	out := &lockedWriter{w: new(bytes.Buffer)}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -90,17 +90,6 @@ func startProcess(t *testing.T, name string, env []string, args ...string) *proc
 		}
 	})
 	return p
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
 }
 
 // TestWorkersSurviveAKilledSynthWorker runs every stage as its own process

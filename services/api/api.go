@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/backfill"
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/lexicon"
 	"github.com/narrator-project/narrator/services/pipeline"
@@ -32,8 +33,11 @@ type Deps struct {
 	Lexicons lexicon.Store
 	// Guard, when set, vets URLs as they are submitted, so that a URL the
 	// clean stage would refuse is refused at once with a 400.
-	Guard  *ingest.Guard
-	Logger *slog.Logger
+	Guard *ingest.Guard
+	// Backfills, when set, runs backfills started from the API and the
+	// dashboard; nil: those routes answer 503.
+	Backfills *backfill.Manager
+	Logger    *slog.Logger
 }
 
 // Config tunes the API.
@@ -174,6 +178,7 @@ type Server struct {
 	q     *queue.Queue
 	lex   lexicon.Store
 	guard *ingest.Guard
+	bf    *backfill.Manager
 	log   *slog.Logger
 	auth  *authenticator
 	pages *pages
@@ -207,6 +212,7 @@ func New(deps Deps, cfg Config) (*Server, error) {
 		q:     deps.Queue,
 		lex:   deps.Lexicons,
 		guard: deps.Guard,
+		bf:    deps.Backfills,
 		log:   deps.Logger,
 		auth:  newAuthenticator(cfg.Tokens),
 		pages: loadPages(),
@@ -241,6 +247,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/feeds/{publication}/health", read(s.feedHealth))
 
 	m.HandleFunc("POST /hooks/cms", s.cmsHook)
+	s.backfillRoutes()
 
 	s.dashboardRoutes()
 }

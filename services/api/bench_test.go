@@ -2,88 +2,171 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/queue/queuetest"
 	"github.com/narrator-project/narrator/services/api"
 	"github.com/narrator-project/narrator/services/pipeline"
 )
 
-// benchAPI is the API over a queue holding n finished jobs; no stage runs.
+func TestMain(m *testing.M) {
+	queuetest.ServeIfAsked()
+	os.Exit(m.Run())
+}
+
+// benchSizes are the job counts BenchmarkListNarrations runs at; set
+// NARRATOR_BENCH_JOBS (comma-separated) to change them.
+func benchSizes() []int {
+	var out []int
+	for _, f := range splitComma(os.Getenv("NARRATOR_BENCH_JOBS")) {
+		if n, err := strconv.Atoi(f); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return []int{1000, 100_000}
+	}
+	return out
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != ',' {
+			i++
+		}
+		out = append(out, s[:i])
+		s = s[min(i+1, len(s)):]
+	}
+	return out
+}
+
+// benchAPI is the API over a NATS server in a process of its own holding n
+// jobs made through the queue; no stage runs.
 func benchAPI(b *testing.B, n int) http.Handler {
 	b.Helper()
 	ctx := context.Background()
-	q, err := queue.Open(ctx, queue.Config{DataDir: b.TempDir()})
+	q, err := queue.Open(ctx, queue.Config{URL: queuetest.Server(b, filepath.Join(b.TempDir(), "nats"))})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { q.Close() })
-	for i := range n {
-		j := queue.Job{ID: fmt.Sprintf("job-%05d", i), ArticleID: fmt.Sprintf("job-%05d", i), Revision: 1, State: queue.Done, Stage: "publish",
-			Title: "Council approves the budget", Chunks: 6, Chars: 9000, BilledChars: 9000,
-			Options: queue.Options{Provider: "openai", Section: []string{"Politics", "Sport", "Culture"}[i%3]},
-			Output:  &queue.Output{Key: "narrations/x.mp3", URL: "https://media.example/narrations/x.mp3", Bytes: 5 << 20, Duration: 10 * time.Minute}}
-		if err := q.Jobs().Create(ctx, j); err != nil {
-			b.Fatal(err)
-		}
+	start := time.Now()
+	counts, err := queuetest.Populate(ctx, q, n)
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Logf("%d jobs made through the queue in %s: %v", n, time.Since(start).Round(time.Second), counts)
 	p, err := pipeline.New(pipeline.Deps{Queue: q}, pipeline.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, err := api.New(api.Deps{Pipeline: p}, api.Config{Tokens: mustTokensB(b), Options: queue.Options{Provider: "openai"}})
+	toks, err := api.ParseTokens("stats:read:" + readerToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := api.New(api.Deps{Pipeline: p}, api.Config{Tokens: toks, Options: queue.Options{Provider: "openai"}, Prices: map[string]float64{"openai": 15}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return h
 }
 
-func mustTokensB(b *testing.B) []api.Token {
-	toks, err := api.ParseTokens("stats:read:" + readerToken)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return toks
-}
-
-func serve(b *testing.B, h http.Handler, path string) {
+// get serves one request and returns its body.
+func serveGet(b *testing.B, h http.Handler, path string, cookie bool) []byte {
 	req := httptest.NewRequest("GET", path, nil)
-	req.Header.Set("Authorization", "Bearer "+readerToken)
+	if cookie {
+		req.AddCookie(&http.Cookie{Name: "narrator_token", Value: readerToken})
+	} else {
+		req.Header.Set("Authorization", "Bearer "+readerToken)
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
 		b.Fatalf("%s: %d %s", path, w.Code, w.Body)
 	}
+	return w.Body.Bytes()
 }
 
-// BenchmarkListNarrations measures GET /api/narrations (a page of 50) over
-// job state holding n jobs: the listing reads every job key.
+// BenchmarkListNarrations times GET /api/narrations and the dashboard's
+// list over a job store of 1,000 and of 100,000 jobs made through the
+// queue, walking every page of each filter (back to the first after the
+// last), and reports the 50th and 95th percentiles, and the API process's
+// heap after the run: the same at either size if listing reads a page's
+// worth whatever the number of jobs.
 func BenchmarkListNarrations(b *testing.B) {
-	for _, n := range []int{100, 1000, 5000} {
+	queries := []string{
+		"",
+		"state=failed",
+		"state=queued,running",
+		"section=sport",
+		"state=done&section=obituaries",
+		"state=done,failed&since=2000-01-01",
+	}
+	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
 			h := benchAPI(b, n)
-			for b.Loop() {
-				serve(b, h, "/api/narrations?limit=50")
+			for _, q := range queries {
+				name := q
+				if name == "" {
+					name = "all"
+				}
+				b.Run("api/"+name, func(b *testing.B) {
+					var lat []time.Duration
+					cursor := ""
+					for b.Loop() {
+						t := time.Now()
+						body := serveGet(b, h, "/api/narrations?limit=50&"+q+cursor, false)
+						lat = append(lat, time.Since(t))
+						var p struct {
+							Narrations []json.RawMessage
+							NextCursor string `json:"next_cursor"`
+						}
+						if err := json.Unmarshal(body, &p); err != nil {
+							b.Fatal(err)
+						}
+						cursor = ""
+						if p.NextCursor != "" {
+							cursor = "&cursor=" + p.NextCursor
+						}
+					}
+					report(b, lat)
+				})
 			}
-		})
-		b.Run(fmt.Sprintf("jobs=%d/filtered", n), func(b *testing.B) {
-			h := benchAPI(b, n)
-			for b.Loop() {
-				serve(b, h, "/api/narrations?state=done&section=sport&limit=50")
-			}
+			b.Run("dashboard", func(b *testing.B) {
+				var lat []time.Duration
+				for b.Loop() {
+					t := time.Now()
+					serveGet(b, h, "/dashboard/", true)
+					lat = append(lat, time.Since(t))
+				}
+				report(b, lat)
+			})
 		})
 	}
 }
 
-// BenchmarkGetNarration measures GET /api/narrations/{id}, which reads the
-// job and its chunks.
-func BenchmarkGetNarration(b *testing.B) {
-	h := benchAPI(b, 1000)
-	for b.Loop() {
-		serve(b, h, "/api/narrations/job-00500")
-	}
+// report adds percentiles and the live heap (after a collection) to the
+// benchmark's line.
+func report(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(p(0.5), "p50-ms")
+	b.ReportMetric(p(0.95), "p95-ms")
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "heap-MiB")
 }

@@ -17,6 +17,8 @@ type listData struct {
 	Usage      usage
 	State      string
 	Section    string
+	Since      string
+	Until      string
 	States     []queue.State
 	Priorities []queue.Priority
 	Form       createRequest // to refill the form after an error
@@ -43,7 +45,7 @@ func (s *Server) renderList(w http.ResponseWriter, r *http.Request, sess session
 		return
 	}
 	s.render(w, status, "list", pageData{Title: "Narrations", Session: &sess, Error: msg,
-		Data: listData{List: page, Usage: u, State: q.Get("state"), Section: q.Get("section"), States: states,
+		Data: listData{List: page, Usage: u, State: q.Get("state"), Section: q.Get("section"), Since: q.Get("since"), Until: q.Get("until"), States: states,
 			Priorities: []queue.Priority{queue.High, queue.Normal, queue.Low}, Form: form}})
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/api"
+	"github.com/narrator-project/narrator/services/backfill"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/pipeline"
@@ -81,7 +82,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := pipeline.NewSynthesizer(q, prov, pipeline.Config{}, synth.Config{})
+	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pipeline.Config{}, synth.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,14 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	for _, c := range change {
 		c(&cfg)
 	}
-	e.api, err = api.New(api.Deps{Pipeline: e.p, Guard: e.guard, Logger: log}, cfg)
+	bfStore, err := backfill.OpenStore(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bf := backfill.NewManager(backfill.Deps{Pipeline: e.p, Store: bfStore, Cleaner: cl, Logger: log,
+		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: e.guard}), Getter: backfill.NewGetter(e.guard)},
+		backfill.Config{Options: queue.Options{Provider: "openai"}})
+	e.api, err = api.New(api.Deps{Pipeline: e.p, Guard: e.guard, Backfills: bf, Logger: log}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +134,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	t.Cleanup(func() {
 		e.srv.CloseClientConnections() // ends open event streams
 		e.srv.Close()
+		bf.Close()
 		cancel()
 		// A test may end before every stage has its consumer.
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

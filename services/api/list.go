@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -21,96 +21,90 @@ import (
 type listPage struct {
 	Narrations []narration `json:"narrations"`
 	Total      int         `json:"total"` // narrations matching the filter
-	NextCursor string      `json:"next_cursor,omitempty"`
+	// Counts are the narrations in each state, whatever the filter.
+	Counts     map[queue.State]int `json:"counts"`
+	NextCursor string              `json:"next_cursor,omitempty"`
 }
 
 // listQuery is a parsed filter and page of GET /api/narrations.
 type listQuery struct {
-	states  map[queue.State]bool
-	section string
+	filter  queue.JobFilter
 	article string
 	limit   int
-	after   *cursor
+	before  uint64 // the cursor: the index sequence the page starts below
 }
 
-type cursor struct {
-	created time.Time
-	id      string
+// cursorPrefix versions cursors, so that one from an older listing is
+// refused with a clear error rather than misread.
+const cursorPrefix = "i1:"
+
+func encodeCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(seq, 10)))
 }
 
-// String encodes the cursor for next_cursor.
-func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.created.UnixNano(), 10) + ":" + c.id))
-}
-
-func parseCursor(s string) (*cursor, error) {
+func parseCursor(s string) (uint64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errors.New("malformed cursor")
+	rest, ok := strings.CutPrefix(string(b), cursorPrefix)
+	n, perr := strconv.ParseUint(rest, 10, 64)
+	if err != nil || !ok || perr != nil || n == 0 {
+		return 0, errors.New("malformed cursor")
 	}
-	ns, id, ok := strings.Cut(string(b), ":")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || !queue.ValidID(id) {
-		return nil, errors.New("malformed cursor")
-	}
-	return &cursor{created: time.Unix(0, n), id: id}, nil
+	return n, nil
 }
 
-var states = []queue.State{queue.Queued, queue.Running, queue.Done, queue.Failed, queue.Unpublished}
+var states = queue.States
+
+// parseTime reads a date (2026-03-04, the day's start in UTC; as an upper
+// bound, the next day's) or an RFC 3339 time.
+func parseTime(s string, upper bool) (time.Time, error) {
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		if upper {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
 
 func parseListQuery(v url.Values) (listQuery, *httpError) {
-	q := listQuery{section: v.Get("section"), article: v.Get("article_id"), limit: 50}
+	q := listQuery{filter: queue.JobFilter{Section: v.Get("section")}, article: v.Get("article_id"), limit: 50}
 	if st := v.Get("state"); st != "" {
-		q.states = map[queue.State]bool{}
 		for _, one := range strings.Split(st, ",") {
 			s := queue.State(strings.TrimSpace(one))
 			if !slices.Contains(states, s) {
 				return q, &httpError{http.StatusBadRequest, fmt.Sprintf("state %q: want queued, running, done, failed or unpublished (several: state=queued,running)", one)}
 			}
-			q.states[s] = true
+			q.filter.States = append(q.filter.States, s)
+		}
+	}
+	for _, b := range []struct {
+		name  string
+		upper bool
+		to    *time.Time
+	}{{"since", false, &q.filter.Since}, {"until", true, &q.filter.Until}} {
+		if s := v.Get(b.name); s != "" {
+			t, err := parseTime(s, b.upper)
+			if err != nil {
+				return q, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a date (2026-03-04) or a time (2026-03-04T15:00:00Z)", b.name, s)}
+			}
+			*b.to = t
 		}
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 200 {
-			return q, &httpError{http.StatusBadRequest, fmt.Sprintf("limit %q: want 1 to 200", l)}
+		if err != nil || n < 1 || n > queue.MaxPage {
+			return q, &httpError{http.StatusBadRequest, fmt.Sprintf("limit %q: want 1 to %d", l, queue.MaxPage)}
 		}
 		q.limit = n
 	}
 	if c := v.Get("cursor"); c != "" {
-		after, err := parseCursor(c)
+		before, err := parseCursor(c)
 		if err != nil {
 			return q, &httpError{http.StatusBadRequest, "cursor: use the next_cursor of a previous page"}
 		}
-		q.after = after
+		q.before = before
 	}
 	return q, nil
-}
-
-// page filters jobs (newest first) and cuts out one page.
-func (lq listQuery) page(jobs []queue.Job) (out []queue.Job, total int, next string) {
-	slices.SortStableFunc(jobs, func(a, b queue.Job) int {
-		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.ID, b.ID))
-	})
-	for _, j := range jobs {
-		if lq.states != nil && !lq.states[j.State] || lq.section != "" && !strings.EqualFold(j.Options.Section, lq.section) ||
-			lq.article != "" && j.ArticleID != lq.article {
-			continue
-		}
-		total++
-		if lq.after != nil && cmp.Or(lq.after.created.Compare(j.Created), strings.Compare(j.ID, lq.after.id)) <= 0 {
-			continue
-		}
-		if len(out) == lq.limit {
-			if next == "" {
-				last := out[len(out)-1]
-				next = cursor{created: last.Created, id: last.ID}.String()
-			}
-			continue
-		}
-		out = append(out, j)
-	}
-	return out, total, next
 }
 
 func (s *Server) listNarrations(w http.ResponseWriter, r *http.Request, _ session) {
@@ -127,22 +121,58 @@ func (s *Server) listNarrations(w http.ResponseWriter, r *http.Request, _ sessio
 	writeJSON(w, http.StatusOK, page)
 }
 
+// list reads one page from the job index: about a page of index entries,
+// whatever the number of jobs, and the chunks of jobs in synthesis for
+// their progress.
 func (s *Server) list(ctx context.Context, lq listQuery) (listPage, error) {
-	jobs, err := s.q.Jobs().List(ctx)
+	jobs := s.q.Jobs()
+	counts, err := jobs.Counts(ctx)
 	if err != nil {
 		return listPage{}, err
 	}
-	sel, total, next := lq.page(jobs)
-	out := listPage{Narrations: make([]narration, 0, len(sel)), Total: total, NextCursor: next}
-	for _, j := range sel {
-		var cs []queue.Chunk
-		// Only jobs in synthesis need their chunks read, for the progress.
-		if j.State == queue.Running && j.Stage == pipeline.StageSynth {
-			if cs, err = s.q.Jobs().Chunks(ctx, j.ID, j.Revision); err != nil {
-				return listPage{}, err
-			}
+	out := listPage{Counts: counts}
+	var sel []queue.Job
+	if lq.article != "" {
+		// One article is one job: read it, no index needed.
+		j, err := jobs.Get(ctx, pipeline.JobID(lq.article))
+		if err != nil && !errors.Is(err, queue.ErrNoJob) {
+			return listPage{}, err
 		}
-		out.Narrations = append(out.Narrations, s.view(j, cs, false))
+		if err == nil && j.ArticleID == lq.article && matches(lq.filter, j) {
+			sel, out.Total = []queue.Job{j}, 1
+		}
+	} else {
+		p, err := jobs.Page(ctx, lq.filter, lq.before, lq.limit)
+		if err != nil {
+			return listPage{}, err
+		}
+		sel, out.Total = p.Jobs, p.Total
+		if p.Next != 0 {
+			out.NextCursor = encodeCursor(p.Next)
+		}
 	}
-	return out, nil
+	out.Narrations = make([]narration, len(sel))
+	errs := make([]error, len(sel))
+	var wg sync.WaitGroup
+	for i, j := range sel {
+		// Only jobs in synthesis need their chunks read, for the progress.
+		if j.State != queue.Running || j.Stage != pipeline.StageSynth {
+			out.Narrations[i] = s.view(j, nil, false)
+			continue
+		}
+		wg.Go(func() {
+			cs, err := jobs.ChunkStates(ctx, j.ID, j.Revision)
+			out.Narrations[i], errs[i] = s.view(j, cs, false), err
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// matches reports whether a job passes a filter, for the one job an
+// article_id names.
+func matches(f queue.JobFilter, j queue.Job) bool {
+	return (len(f.States) == 0 || slices.Contains(f.States, j.State)) &&
+		(f.Section == "" || queue.SectionToken(f.Section) == queue.SectionToken(j.Options.Section)) &&
+		(f.Since.IsZero() || !j.Updated.Before(f.Since)) && (f.Until.IsZero() || j.Updated.Before(f.Until))
 }

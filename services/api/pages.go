@@ -23,7 +23,7 @@ var staticFS embed.FS
 
 // pageNames are the pages the handlers render; each is its template file
 // with layout.html around it.
-var pageNames = []string{"login", "list", "narration", "lexicon", "feeds", "error"}
+var pageNames = []string{"login", "list", "narration", "lexicon", "feeds", "backfills", "error"}
 
 // pages holds the parsed page templates.
 type pages struct {

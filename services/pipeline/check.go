@@ -17,18 +17,45 @@ import (
 // the stitcher's chunk check as they arrive (so that the check is kept with
 // the chunk and heuristic findings are asked again), and levelled in the
 // loudness mode cfg names. sc sets the rest (limiter, logger).
-func NewSynthesizer(q *queue.Queue, p synth.Provider, cfg Config, sc synth.Config) (*synth.Synthesizer, error) {
+func NewSynthesizer(audio ChunkAudio, p synth.Provider, cfg Config, sc synth.Config) (*synth.Synthesizer, error) {
 	cfg.setDefaults()
 	sc.Check = cfg.checkChunk
 	sc.Leveling = synth.Leveling{Mode: cfg.LoudnessMode, Target: cfg.Loudness, Ceiling: stitch.DefaultPeakCeiling}
-	return synth.New(p, AudioCache(q), sc)
+	return synth.New(p, audio, sc)
+}
+
+// cpuKey carries, in a synth task's context, how the chunk check takes one
+// of the process's CPU slots: by the priority of the task's job, so that a
+// backfill's checks do not hold up breaking news.
+type cpuKey struct{}
+
+// withCPU returns ctx carrying p's CPU slots taken at priority prio.
+func withCPU(ctx context.Context, p *Pipeline, prio queue.Priority) context.Context {
+	return context.WithValue(ctx, cpuKey{}, func(fn func()) error { return p.onCPU(ctx, prio, fn) })
+}
+
+// onCPU runs fn on a CPU slot if ctx carries them, else at once.
+func onCPU(ctx context.Context, fn func()) error {
+	if run, ok := ctx.Value(cpuKey{}).(func(func()) error); ok {
+		return run(fn)
+	}
+	fn()
+	return nil
 }
 
 // checkChunk is the synth.Check of the pipeline: the stitcher's chunk
 // check, whose structural failures are bad audio and whose heuristic
 // warnings are findings. The check itself is the verdict's record.
 func (c Config) checkChunk(ctx context.Context, audio []byte, req synth.Request, want synth.Format) (synth.Verdict, error) {
-	ck, err := stitch.CheckChunk(ctx, bytes.NewReader(audio), req.Text, want.MP3(), c.stitchConfig(req.Speed))
+	var (
+		ck  *stitch.ChunkCheck
+		err error
+	)
+	if cerr := onCPU(ctx, func() {
+		ck, err = stitch.CheckChunk(ctx, bytes.NewReader(audio), req.Text, want.MP3(), c.stitchConfig(req.Speed))
+	}); cerr != nil {
+		return synth.Verdict{}, cerr
+	}
 	if err != nil {
 		return synth.Verdict{}, err
 	}

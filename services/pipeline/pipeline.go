@@ -145,6 +145,9 @@ type Deps struct {
 	Cleaner   *clean.Cleaner
 	// Synths are the synthesizers this process runs, by provider name.
 	Synths map[string]*synth.Synthesizer
+	// Audio is where chunk audio is kept, the same the synthesizers cache
+	// in (default AudioCache: NATS); the stitch stage reads it.
+	Audio ChunkAudio
 	// Webhooks tells endpoints when jobs end; nil: no endpoints. Processes
 	// that run stages need it to queue the events, the webhook stage to
 	// send them.
@@ -159,8 +162,9 @@ type Deps struct {
 type Pipeline struct {
 	cfg Config
 	Deps
-	chunkers sync.Map // provider and lexicon version → *chunk.Chunker
-	ledger   ledger   // billing records not stored yet
+	chunkers sync.Map  // provider and lexicon version → *chunk.Chunker
+	ledger   ledger    // billing records not stored yet
+	cpu      *cpuSlots // see cpuslots.go
 }
 
 // New returns a pipeline.
@@ -172,7 +176,10 @@ func New(deps Deps, cfg Config) (*Pipeline, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	return &Pipeline{cfg: cfg, Deps: deps}, nil
+	if deps.Audio == nil {
+		deps.Audio = AudioCache(deps.Queue)
+	}
+	return &Pipeline{cfg: cfg, Deps: deps, cpu: newCPUSlots(runtime.GOMAXPROCS(0))}, nil
 }
 
 // Run works on the named stages until ctx is done; "synth" stands for the
@@ -194,6 +201,9 @@ func (p *Pipeline) Run(ctx context.Context, stages []string) error {
 			}
 			for _, prov := range slices.Sorted(maps.Keys(p.Synths)) {
 				runs = append(runs, func(ctx context.Context) error { return p.synthStage(ctx, prov) })
+			}
+			if sa, ok := p.Audio.(*StoreAudio); ok {
+				runs = append(runs, func(ctx context.Context) error { return sa.keepEvicting(ctx, p.Logger) })
 			}
 		case StageStitch:
 			runs = append(runs, p.stitchStage)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -86,7 +87,10 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 	for _, o := range opts {
 		o(&deps, &cfg)
 	}
-	sy, err := pipeline.NewSynthesizer(q, prov, cfg, synth.Config{})
+	if deps.Audio == nil {
+		deps.Audio = pipeline.AudioCache(q)
+	}
+	sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, synth.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +224,10 @@ func (h *harness) checkNarration(t *testing.T, j queue.Job) {
 	if a.Duration != j.Output.Duration {
 		t.Errorf("file plays %s, job says %s", a.Duration, j.Output.Duration)
 	}
+	// Published, the stitched file is no longer kept in NATS.
+	if _, err := h.q.Blobs().Size(ctx, "output/"+j.ID+"/"+strconv.Itoa(j.Revision)+".mp3"); !errors.Is(err, queue.ErrNoBlob) {
+		t.Errorf("the stitched file is still in NATS after publishing: %v", err)
+	}
 }
 
 func TestNarrateSampleWithLocalEngine(t *testing.T) {
@@ -312,16 +320,27 @@ func TestBadInputFailsWithAReason(t *testing.T) {
 	}
 }
 
+// TestPublishToS3 publishes to a real S3 server, and keeps chunk audio
+// there: narrating again is served from the bucket.
 func TestPublishToS3(t *testing.T) {
 	gw := storagetest.StartVersityGW(t)
 	store, err := storage.NewS3(context.Background(), gw.S3Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
-	h := start(t, prov, store)
-	j := h.narrate(t, pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
+	// Chunk audio is kept in the bucket too, with its index in NATS.
+	h := start(t, prov, store, withStoreAudio(t, store, pipeline.AudioStoreConfig{Prefix: "chunks/"}))
+	req := pipeline.Request{ArticleID: "s3-sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}}
+	j := h.narrate(t, req)
 	h.checkNarration(t, j)
+	checkChunksIn(t, h, j, store, "chunks/")
+	calls := len(fake.Log())
+	req.Force = true
+	h.checkNarration(t, h.narrate(t, req))
+	if n := len(fake.Log()) - calls; n != 0 {
+		t.Errorf("narrating again asked the provider %d times; every chunk is in the bucket", n)
+	}
 
 	// The object is served by the S3 server itself with the right headers.
 	resp, err := gw.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: &gw.Bucket, Key: &j.Output.Key})

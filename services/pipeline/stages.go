@@ -49,7 +49,10 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 		}
 		in.ContentType, in.URL = contentTypes[j.Source.Kind], j.Source.URL
 	}
-	s, err := p.Cleaner.Clean(ctx, in)
+	var s script.Script
+	if cerr := p.onCPU(ctx, j.Priority, func() { s, err = p.Cleaner.Clean(ctx, in) }); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +63,7 @@ func (p *Pipeline) clean(ctx context.Context, t Task) ([]queue.Message, error) {
 		return nil, err
 	}
 	if _, err := p.finish(ctx, t, StageClean, func(j *queue.Job) {
-		j.Title, j.Chars, j.Language = s.Title, s.Chars(), s.Language
+		j.Title, j.Chars, j.Language, j.TextHash = s.Title, s.Chars(), s.Language, s.TextHash()
 	}); err != nil {
 		return nil, err
 	}
@@ -88,33 +91,25 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 	if err := p.Queue.Blobs().GetJSON(ctx, scriptBlob(t), &s); err != nil {
 		return nil, err
 	}
-	lex, err := Lexicons(p.Queue).Get(ctx, j.Options.Publication)
-	if errors.Is(err, lexicon.ErrNotFound) {
-		lex, err = nil, nil
+	var chunks []script.Chunk
+	var lex *lexicon.Lexicon
+	if cerr := p.onCPU(ctx, j.Priority, func() { chunks, lex, err = p.split(ctx, s, j.Options) }); cerr != nil {
+		return nil, cerr
 	}
 	if err != nil {
 		return nil, err
 	}
-	c, err := p.chunker(j.Options.Provider, lex)
-	if err != nil {
-		return nil, fault.Permanent(err)
-	}
-	chunks, err := c.Split(s)
-	if err != nil {
-		return nil, fault.Permanent(err)
-	}
 	if len(chunks) == 0 {
 		return nil, fault.Permanent(errors.New("chunk: the article has no text to read"))
 	}
-	estimate := 0
 	for i, ch := range chunks {
 		// Text no voice can read fails the job here, before any request is
 		// paid for; the synth stage checks again against the voice.
 		if err := synth.Readable(ch.Text, ""); err != nil {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
 		}
-		estimate += utf8.RuneCountInString(ch.Text)
 	}
+	estimate := spoken(chunks)
 	if p.cfg.JobMaxChars > 0 && estimate > p.cfg.JobMaxChars {
 		return nil, fault.Permanent(fmt.Errorf("%w: the article would bill up to %d characters, over the cap of %d per job", ErrBudget, estimate, p.cfg.JobMaxChars))
 	}
@@ -187,7 +182,8 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		return nil, err
 	}
 	began := time.Now()
-	res, err := sy.Synthesize(ctx, req)
+	// The chunk check inside synthesis takes a CPU slot by the job's priority.
+	res, err := sy.Synthesize(withCPU(ctx, p, j.Priority), req)
 	observeSynth(sy.Provider().Name(), res, err, time.Since(began))
 	p.recordUsage(context.WithoutCancel(ctx), t, sy, j, day, reserved, res.Billed)
 	if err != nil {
@@ -202,9 +198,9 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	v := res.Verdict
 	if v.Record == nil {
 		// A synthesizer made without the pipeline's check: check here.
-		if v, err = p.cfg.checkChunk(ctx, res.Audio, res.Request, sy.Provider().Limits().Format); err != nil {
+		if v, err = p.cfg.checkChunk(withCPU(ctx, p, j.Priority), res.Audio, res.Request, sy.Provider().Limits().Format); err != nil {
 			// Bad audio is not kept: the retry asks the provider again.
-			_ = p.Queue.Audio().Delete(ctx, res.Key)
+			_ = p.Audio.Delete(ctx, res.Key)
 			st.Error = err.Error()
 			_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
 			return nil, fault.Retry(fmt.Errorf("chunk %d: %w", t.Chunk, err), 0)
@@ -268,7 +264,7 @@ func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req
 	if err != nil {
 		return 0, err
 	}
-	if _, err := p.Queue.Audio().Size(ctx, key); err == nil {
+	if cached, err := p.Audio.Has(ctx, key); err == nil && cached {
 		return 0, nil
 	}
 	pub := pubKey(j.Options.Publication)
@@ -347,7 +343,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		inputs[i] = stitch.Input{
 			Chunk: plan[i],
 			Check: &check,
-			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Queue.Audio().Open(ctx, audio) },
+			Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Audio.Open(ctx, audio) },
 		}
 		if st.End.After(synthEnd) {
 			synthEnd = st.End
@@ -384,7 +380,10 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	res, err := stitch.Stitch(ctx, f, inputs, meta, p.stitchConfig(voice.Speed))
+	var res *stitch.Result
+	if cerr := p.onCPU(ctx, j.Priority, func() { res, err = stitch.Stitch(ctx, f, inputs, meta, p.stitchConfig(voice.Speed)) }); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -492,6 +491,11 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		return nil, err
 	}
 	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventDone, Message: out.URL})
+	// The stitched file is published: NATS need not keep its megabytes for
+	// the week work blobs live (at a backfill's pace, terabytes).
+	if err := p.Queue.Blobs().Delete(ctx, outputBlob(t)); err != nil {
+		p.Logger.Warn("delete the published stitched file from NATS", "job_id", t.Job, "err", err)
+	}
 	return append([]queue.Message{feedTask(t, "publish")}, p.notify(done, webhook.Completed)...), nil
 }
 

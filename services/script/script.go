@@ -72,3 +72,18 @@ func (s Script) Chars() int {
 	}
 	return n
 }
+
+// TextHash returns a hash of what the script reads aloud: title,
+// standfirst, byline, headings and blocks. Two fetches of a page that
+// differ only in what cleaning drops (ads, timestamps, tokens) hash
+// alike, so an unchanged article can be told from an edited one.
+func (s Script) TextHash() string {
+	parts := []string{"script/v1", s.Title, s.Standfirst, s.Byline}
+	for _, sec := range s.Sections {
+		parts = append(parts, "#"+sec.Heading)
+		for _, b := range sec.Blocks {
+			parts = append(parts, string(b.Kind), b.Text)
+		}
+	}
+	return Hash(parts...)
+}

@@ -1,0 +1,33 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Backlog returns how many tasks of one priority lane of the stages wait,
+// not yet taken by any worker, and how many are under way: what a
+// backfill watches so that it submits only as fast as the workers take
+// its articles. A stage no worker has started yet has no consumer and
+// counts nothing.
+func (q *Queue) Backlog(ctx context.Context, p Priority, stages ...string) (waiting, working int, err error) {
+	for _, st := range stages {
+		c, err := q.js.Consumer(ctx, TaskStream, consumerName(st+p.lane()))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("queue: stage %s: %w", st, err)
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("queue: stage %s: %w", st, err)
+		}
+		waiting += int(info.NumPending)
+		working += info.NumAckPending
+	}
+	return waiting, working, nil
+}
