@@ -113,7 +113,7 @@ func transient(err error) bool {
 	switch apiErr.ErrorCode {
 	case jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
 		return false
-	case jsClusterNotAvailable, jsClusterNotLeader, jsLastSeqNotReady:
+	case jsClusterNotAvailable, jsClusterNotLeader, jsLastSeqNotReady, jsClusterNoPeers:
 		return true
 	}
 	return apiErr.Code == 503
@@ -125,4 +125,8 @@ const (
 	jsClusterNotAvailable jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
 	jsClusterNotLeader    jetstream.ErrorCode = 10009 // JetStream cluster can not handle request
 	jsLastSeqNotReady     jetstream.ErrorCode = 10163 // expected last sequence per subject temporarily unavailable
+	// No suitable peers for placement: a cluster whose nodes have not all
+	// met yet cannot place a replicated stream. Waiting is logged with the
+	// error, so a cluster too small for the replicas asked is seen.
+	jsClusterNoPeers jetstream.ErrorCode = 10005
 )
