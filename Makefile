@@ -25,6 +25,7 @@ demo: deps-run
 test: deps-test
 	$(GO) build -o /dev/null ./cmd/narrator
 	PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 25m ./...
+	$(GO) test -run TestExtractionBenchmark ./services/clean
 
 build:
 	$(GO) build -o narrator ./cmd/narrator

@@ -77,6 +77,16 @@ func TestExtractionBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if raceDetector {
+		// Ten times slower under the detector: the evaluation's own
+		// concurrency is checked on a few pages, and make test scores the
+		// whole corpus without -race.
+		ev, err := newCleaner(t, Config{}).Evaluate(context.Background(), pages[:min(8, len(pages))])
+		if err != nil || ev.Body.Pages != min(8, len(pages)) || ev.Body.F1 < 0.5 {
+			t.Fatalf("8 pages: %+v, %v", ev.Body, err)
+		}
+		t.Skip("corpus score runs without -race: go test -run TestExtractionBenchmark ./services/clean (make test does)")
+	}
 	ev, err := newCleaner(t, Config{}).Evaluate(context.Background(), pages)
 	if err != nil {
 		t.Fatal(err)
