@@ -63,6 +63,7 @@ func TestDashboardIsAccessibleOnEveryScreen(t *testing.T) {
 		{"narration", "/dashboard/narrations/budget", "#job"},
 		{"lexicon", "/dashboard/lexicon", "#lexicon"},
 		{"feeds", "/dashboard/feeds", "#checks"},
+		{"backfills", "/dashboard/backfills", "#backfills"},
 		{"not-found", "/dashboard/narrations/no-such-narration", "#page-error"},
 		{"sign-in", "/dashboard/login", "#login-form"},
 	}
