@@ -244,11 +244,7 @@ func runBackfillStatus(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() > 1 {
 		return usageError{"give at most one run name"}
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	q, err := s.openQueue(ctx, log)
+	_, q, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}

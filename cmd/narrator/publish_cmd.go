@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
@@ -166,11 +165,7 @@ func runFeedsRebuild(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"feeds rebuild takes no arguments"}
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	q, err := s.openQueue(ctx, log)
+	log, q, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,11 +210,7 @@ func runFeedsCheck(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"feeds check takes no arguments"}
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	q, err := s.openQueue(ctx, log)
+	log, q, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}

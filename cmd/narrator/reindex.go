@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/narrator-project/narrator/queue"
 )
@@ -25,11 +24,7 @@ func runReindex(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"reindex takes no arguments"}
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	q, err := s.openQueue(ctx, log)
+	_, q, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -212,6 +212,20 @@ func (s *settings) logger(w *os.File) (*slog.Logger, error) {
 	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", s.LogFormat)}
 }
 
+// connect makes the command's logger, on stderr, and opens the queue with
+// it: what a command that only talks to NATS starts with.
+func (s *settings) connect(ctx context.Context) (*slog.Logger, *queue.Queue, error) {
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := s.openQueue(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return log, q, nil
+}
+
 // openQueue connects to NATS, waiting for it as long as ctx allows.
 func (s *settings) openQueue(ctx context.Context, log *slog.Logger) (*queue.Queue, error) {
 	return queue.Open(ctx, queue.Config{

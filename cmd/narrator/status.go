@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -27,11 +26,7 @@ func runStatus(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 1 {
 		return usageError{"give one job id"}
 	}
-	log, err := s.logger(os.Stderr)
-	if err != nil {
-		return err
-	}
-	q, err := s.openQueue(ctx, log)
+	_, q, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
