@@ -21,11 +21,13 @@ demo: deps-run
 	$(GO) run ./cmd/narrator narrate -o sample-article.mp3 testdata/sample-article.html
 
 # The binary is built first: the multi-process and deploy tests build it
-# again, which then only links.
+# again, which then only links. The last step runs the tests that score a
+# whole corpus or narrate a whole article without -race, under which they
+# skip themselves (services/internal/race).
 test: deps-test
 	$(GO) build -o /dev/null ./cmd/narrator
 	PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 25m ./...
-	$(GO) test -run TestExtractionBenchmark ./services/clean
+	$(GO) test -run 'TestExtractionBenchmark|TestNarrateSample' ./services/clean ./services/pipeline
 
 build:
 	$(GO) build -o narrator ./cmd/narrator

@@ -3,6 +3,7 @@ package clean
 import (
 	"context"
 	"errors"
+	"github.com/narrator-project/narrator/services/internal/race"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,7 +78,7 @@ func TestExtractionBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if raceDetector {
+	if race.Enabled {
 		// Ten times slower under the detector: the evaluation's own
 		// concurrency is checked on a few pages, and make test scores the
 		// whole corpus without -race.

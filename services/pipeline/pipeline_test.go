@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/narrator-project/narrator/services/internal/race"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -231,6 +232,7 @@ func (h *harness) checkNarration(t *testing.T, j queue.Job) {
 }
 
 func TestNarrateSampleWithLocalEngine(t *testing.T) {
+	skipUnderRace(t)
 	local, err := synth.NewLocal(context.Background(), synth.LocalConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +251,7 @@ func TestNarrateSampleWithLocalEngine(t *testing.T) {
 }
 
 func TestNarrateSampleWithOpenAI(t *testing.T) {
+	skipUnderRace(t)
 	fake, prov := openAI(t, faketts.Config{APIKey: "sk-test", LatencyPerChar: -1}, synth.OpenAIConfig{APIKey: "sk-test", Voice: "nova"})
 	h := start(t, prov, nil)
 	j := h.narrate(t, pipeline.Request{ArticleID: "sample", Body: sample(t), Kind: "html", Options: queue.Options{Provider: "openai"}})
@@ -724,5 +727,16 @@ func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	}
 	if u.Priority != queue.High || b.Priority != queue.Low {
 		t.Errorf("priorities recorded %q and %q", u.Priority, b.Priority)
+	}
+}
+
+// skipUnderRace skips a test that narrates a whole article with in-process
+// speech fakes and checks: minutes under the race detector, where the other
+// tests here already run the pipeline's concurrency. make test runs it in
+// its second step, without -race.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if race.Enabled {
+		t.Skip("runs without -race: go test -run TestNarrateSample ./services/pipeline (make test does)")
 	}
 }
