@@ -113,6 +113,15 @@ func Align(ref, heard []Word) Result {
 	i, j := 0, 0
 	for i < n || j < m {
 		switch {
+		// Inside a gap, go on with it while that is as good as a match:
+		// a sentence left out is then one span, not two around a "the".
+		case cur != nil && cur.Kind == Omitted && i < n && d[i][j] == d[i+1][j]+1:
+			extend(i, j, 1, 0, Omitted)
+			r.Heard[i] = -1
+			i++
+		case cur != nil && cur.Kind == Inserted && j < m && d[i][j] == d[i][j+1]+1:
+			extend(i, j, 0, 1, Inserted)
+			j++
 		case i < n && j < m && ref[i].Text == heard[j].Text && d[i][j] == d[i+1][j+1]:
 			flush()
 			r.Heard[i] = j
@@ -132,6 +141,17 @@ func Align(ref, heard []Word) Result {
 	}
 	flush()
 	return r
+}
+
+// HasNumber reports whether the span's words, in the text or heard,
+// include a number: a number said wrongly is never a slip to overlook.
+func (s Span) HasNumber() bool {
+	for _, w := range strings.Fields(s.Text + " " + s.Said) {
+		if numberWord[w] || scaleWord[w] {
+			return true
+		}
+	}
+	return false
 }
 
 func join(ws []Word) string {

@@ -73,6 +73,8 @@ func dropNumberAnd(ws []Word) []Word {
 	return out
 }
 
+var scaleWord = map[string]bool{"hundred": true, "thousand": true, "million": true, "billion": true, "trillion": true}
+
 var numberWord = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range ones {

@@ -2,6 +2,7 @@ package faketts
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -99,7 +100,7 @@ func (s *Server) answerTranscription(w http.ResponseWriter, r *http.Request, e *
 	if err != nil {
 		return 499
 	}
-	duration, ok := playTime(audio)
+	duration, ok := playTime(r.Context(), audio)
 	if !ok {
 		return bad("file", "Audio file might be corrupted or unsupported", "invalid_value")
 	}
@@ -180,24 +181,14 @@ func segments(words []heardWord, text string) []map[string]any {
 	return out
 }
 
-// playTime returns the seconds of audio in an MP3, and false if it has
-// no frames or is not MP3.
-func playTime(audio []byte) (float64, bool) {
-	sc := mp3.NewScanner(bytes.NewReader(audio))
-	var d time.Duration
-	frames := 0
-	for sc.Scan() {
-		it := sc.Item()
-		switch it.Kind {
-		case mp3.KindFrame:
-			f := it.Header.Format()
-			d += f.Duration(int64(f.FrameSamples()))
-			frames++
-		case mp3.KindJunk:
-			return 0, false
-		}
+// playTime returns the seconds of audio in an MP3, and false if it is
+// not MP3 with frames.
+func playTime(ctx context.Context, audio []byte) (float64, bool) {
+	a, err := mp3.Analyze(ctx, bytes.NewReader(audio), mp3.Options{})
+	if err != nil || a.Duration == 0 || !a.OK() {
+		return 0, false
 	}
-	return d.Seconds(), frames > 0 && sc.Err() == nil
+	return a.Duration.Seconds(), true
 }
 
 func cmpOr(v, def string) string {
