@@ -175,6 +175,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		Speed:        cmp.Or(j.Options.Speed, pub.Speed),
 		Instructions: cmp.Or(j.Options.Instructions, pub.Instructions),
 		Language:     j.Language,
+		Listen:       synth.ListenPolicy(pub.Listen),
 	}
 	day := time.Now()
 	reserved, err := p.reserveBudget(ctx, sy, req, j, day)
