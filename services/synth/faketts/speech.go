@@ -223,7 +223,11 @@ func (s *Server) audio(ctx context.Context, e *Entry, req speechRequest, speed f
 	o.AbruptEnd = o.AbruptEnd || f == Abrupt
 	said := e.Input
 	if slices.Contains(misspeaks, f) {
-		said = misspeak(said, f)
+		if said = misspeak(said, f); said == e.Input { // nothing to misread: the log says so
+			s.mu.Lock()
+			e.Fault = NoFault
+			s.mu.Unlock()
+		}
 	}
 	audio, err := speechgen.Render(ctx, said, o)
 	if err != nil {
