@@ -188,11 +188,44 @@ func (l Listening) judge(text string, t Transcript) Heard {
 	r := align.Align(ref, said)
 	h := Heard{Checked: true, Text: t.Text, WER: r.WER, Spans: r.Spans, Seconds: t.Seconds}
 	h.Passed = r.WER <= l.MaxWER && r.Longest(align.Omitted) < l.MaxRun && r.Longest(align.Inserted) < l.MaxRun &&
-		!slices.ContainsFunc(r.Spans, align.Span.HasNumber)
+		!slices.ContainsFunc(r.Spans, align.Span.HasNumber) && !wholeSentence(text, ref, r.Spans)
 	if len(t.Words) > 0 {
 		h.Words = timeWords(ref, r.Heard, said, from, t.Words)
 	}
 	return h
+}
+
+// wholeSentence reports whether a span leaves out or repeats a whole
+// sentence of the text, however short ("He declined.").
+func wholeSentence(text string, ref []align.Word, spans []align.Span) bool {
+	var sentences [][2]int // word ranges
+	start := 0
+	for i := 1; i <= len(ref); i++ {
+		if i == len(ref) || strings.ContainsAny(text[ref[i-1].End:ref[i].Start], ".!?") {
+			sentences = append(sentences, [2]int{start, i})
+			start = i
+		}
+	}
+	for _, sp := range spans {
+		for _, s := range sentences {
+			n := s[1] - s[0]
+			switch {
+			case sp.Ref[0] <= s[0] && s[1] <= sp.Ref[1] && sp.Ref[1]-sp.Ref[0]-(sp.Heard[1]-sp.Heard[0]) >= n:
+				return true // its words are gone, not just misheard
+			case sp.Kind == align.Inserted && strings.Contains(" "+sp.Said+" ", " "+wordsText(ref[s[0]:s[1]])+" "):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func wordsText(ws []align.Word) string {
+	s := make([]string, len(ws))
+	for i, w := range ws {
+		s[i] = w.Text
+	}
+	return strings.Join(s, " ")
 }
 
 // timeWords gives each word of the text the times of the word heard for
@@ -225,10 +258,14 @@ func timeWords(ref []align.Word, heard []int, said []align.Word, from []int, tim
 	return out
 }
 
-// listen runs the check on audio: transcribe (retrying what may pass),
-// then judge. A recognition failure is a record that is not Checked.
-func (s *Synthesizer) listen(ctx context.Context, audio []byte, r Request) Heard {
+// Listen runs the listening check on a chunk's audio for r: transcribe
+// (retrying what may pass), then align with r.Text. A recognition
+// failure, or no listener, is a record that is not Checked.
+func (s *Synthesizer) Listen(ctx context.Context, audio []byte, r Request) Heard {
 	l := s.cfg.Listen
+	if l.Listener == nil {
+		return Heard{Error: "no speech recognition is configured"}
+	}
 	var err error
 	for attempt := 1; attempt <= l.Attempts; attempt++ {
 		var t Transcript

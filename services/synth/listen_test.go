@@ -154,3 +154,31 @@ func TestCachedChunksKeepWhatWasHeard(t *testing.T) {
 		t.Fatalf("retry policy: %v, cached %v, %+v, %d speech requests", err, fixed.Cached, fixed.Verdict.Heard, count(fake, "/v1/audio/speech"))
 	}
 }
+
+// TestShortSentencesLeftOutOrRepeatedFail: a sentence of two words is
+// below the run that fails a chunk, yet leaving it out or saying it twice
+// fails the check; a word misheard inside it does not.
+func TestShortSentencesLeftOutOrRepeatedFail(t *testing.T) {
+	text := "The council approved the budget on Tuesday. He declined. The opposition promised to fight the plan in court."
+	fake := startFake(t, faketts.Config{TranscribeLatency: -1})
+	s := newSynth(t, newOpenAI(t, fake, synth.OpenAIConfig{}), nil, synth.Config{
+		Listen: synth.Listening{Listener: newListener(t, fake, synth.ListenConfig{}), Policy: synth.ListenCheck}})
+	for _, tc := range []struct {
+		said   string
+		passed bool
+	}{
+		{"The council approved the budget on Tuesday. The opposition promised to fight the plan in court.", false},
+		{"The council approved the budget on Tuesday. He declined. He declined. The opposition promised to fight the plan in court.", false},
+		{"The council approved the budget on Tuesday. He reclined. The opposition promised to fight the plan in court.", true},
+	} {
+		// The fake hears what it said: have it say tc.said for the text.
+		audio, err := newOpenAI(t, fake, synth.OpenAIConfig{}).Synthesize(t.Context(), synth.Request{Text: tc.said})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := s.Listen(t.Context(), audio, synth.Request{Text: text})
+		if !h.Checked || h.Passed != tc.passed {
+			t.Errorf("%q: passed %v (%+v), want %v", tc.said, h.Passed, h.Spans, tc.passed)
+		}
+	}
+}

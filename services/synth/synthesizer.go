@@ -200,7 +200,7 @@ func (s *Synthesizer) fromCache(ctx context.Context, key string, r Request) (Res
 	if policy := s.listenPolicy(r); policy != ListenOff {
 		h, ok := s.cachedHeard(ctx, key)
 		if !ok || !h.Checked { // kept before the check was on, or unheard then
-			heard := s.listen(ctx, audio, r)
+			heard := s.Listen(ctx, audio, r)
 			h, res.HeardSeconds = &heard, heard.Seconds
 			if err := s.keepHeard(ctx, key, h); err != nil {
 				s.log.WarnContext(ctx, "synth could not keep the listening record", "key", key, "err", err)
@@ -251,7 +251,7 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 			return res, err
 		}
 		if policy != ListenOff {
-			h := s.listen(ctx, got, r)
+			h := s.Listen(ctx, got, r)
 			res.HeardSeconds += h.Seconds
 			heardFinding(&gv, &h)
 		}
