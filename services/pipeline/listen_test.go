@@ -44,6 +44,17 @@ func TestListeningCheckWarnsOrRepairs(t *testing.T) {
 			if j.State != queue.Done {
 				t.Fatalf("job %s: %s", j.State, j.Error)
 			}
+			// Recognition is billed by the second, each request rounded up.
+			heard, requests := 0.0, 0
+			for _, e := range fake.Log() {
+				if e.Path == "/v1/audio/transcriptions" && e.Status == 200 {
+					heard += e.Seconds
+					requests++
+				}
+			}
+			if float64(j.HeardSeconds) < heard || float64(j.HeardSeconds) > heard+float64(requests) || (requests > 0) != (j.HeardSeconds > 0) {
+				t.Errorf("job billed %d s heard; the fake heard %.1f s in %d requests", j.HeardSeconds, heard, requests)
+			}
 			// The fake's speech is too peaky for the loudness target: that
 			// warning, about the whole, is not this test's.
 			chunks, mentioned := 0, false
