@@ -182,3 +182,21 @@ func TestShortSentencesLeftOutOrRepeatedFail(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalEngineIsNotListenedTo: espeak-ng reads exactly what it is
+// given, so its chunks are not sent for recognition.
+func TestLocalEngineIsNotListenedTo(t *testing.T) {
+	fake := startFake(t, faketts.Config{TranscribeLatency: -1})
+	local, err := synth.NewLocal(t.Context(), synth.LocalConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSynth(t, local, nil, synth.Config{Listen: synth.Listening{Listener: newListener(t, fake, synth.ListenConfig{}), Policy: synth.ListenRetry}})
+	res, err := s.Synthesize(t.Context(), synth.Request{Text: "The council approved the budget.", Listen: synth.ListenRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(fake, "/v1/audio/transcriptions"); n != 0 || res.Verdict.Heard != nil {
+		t.Errorf("%d transcriptions of the local engine's audio, record %+v", n, res.Verdict.Heard)
+	}
+}
