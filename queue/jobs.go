@@ -138,38 +138,38 @@ func (j *Job) AddWarnings(ws ...Warning) {
 
 // Job is one narration of one article, as kept in job state.
 type Job struct {
-	ID          string   `json:"id"`
-	ArticleID   string   `json:"article_id"`
-	Revision    int      `json:"revision"`
-	Source      Source   `json:"source"`
-	Options     Options  `json:"options"`
-	Priority    Priority `json:"priority,omitempty"` // the lane the revision's tasks wait in
-	State       State    `json:"state"`
-	Stage       string   `json:"stage"`
-	Title       string   `json:"title,omitempty"`
-	Language    string   `json:"language,omitempty"` // the article's, as given or detected
-	Chunks      int      `json:"chunks"`
-	Lexicon     string   `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
-	Chars       int      `json:"chars"`
-	BilledChars int      `json:"billed_chars"`
-	// HeardSeconds is the audio the listening check transcribed for the
-	// revision, as billed (ListenBilling).
-	HeardSeconds int                `json:"heard_seconds,omitempty"`
-	Estimate     int                `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
-	Timings      map[string]Timing  `json:"timings,omitempty"`
-	Error        string             `json:"error,omitempty"`
-	FailedStage  string             `json:"failed_stage,omitempty"`
-	Warnings     []Warning          `json:"warnings,omitempty"` // of this revision
-	Output       *Output            `json:"output,omitempty"`
-	Webhooks     []webhook.Delivery `json:"webhooks,omitempty"` // the latest attempt to tell each endpoint of each event
-	Created      time.Time          `json:"created"`            // the first revision's submission
-	Submitted    time.Time          `json:"submitted"`          // this revision's submission
-	Updated      time.Time          `json:"updated"`
+	ID          string             `json:"id"`
+	ArticleID   string             `json:"article_id"`
+	Revision    int                `json:"revision"`
+	Source      Source             `json:"source"`
+	Options     Options            `json:"options"`
+	Priority    Priority           `json:"priority,omitempty"` // the lane the revision's tasks wait in
+	State       State              `json:"state"`
+	Stage       string             `json:"stage"`
+	Title       string             `json:"title,omitempty"`
+	Language    string             `json:"language,omitempty"` // the article's, as given or detected
+	Chunks      int                `json:"chunks"`
+	Lexicon     string             `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
+	Chars       int                `json:"chars"`
+	BilledChars int                `json:"billed_chars"`
+	Estimate    int                `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
+	Timings     map[string]Timing  `json:"timings,omitempty"`
+	Error       string             `json:"error,omitempty"`
+	FailedStage string             `json:"failed_stage,omitempty"`
+	Warnings    []Warning          `json:"warnings,omitempty"` // of this revision
+	Output      *Output            `json:"output,omitempty"`
+	Webhooks    []webhook.Delivery `json:"webhooks,omitempty"` // the latest attempt to tell each endpoint of each event
+	Created     time.Time          `json:"created"`            // the first revision's submission
+	Submitted   time.Time          `json:"submitted"`          // this revision's submission
+	Updated     time.Time          `json:"updated"`
 	// IndexSeq is the sequence of the job's entry in the job index.
 	IndexSeq uint64 `json:"index_seq,omitempty"`
 	// TextHash is the cleaned script's (script.Script.TextHash), so that
 	// a backfill can tell an article already narrated unchanged.
 	TextHash string `json:"text_hash,omitempty"`
+	// HeardSeconds is the audio the listening check transcribed for the
+	// revision, as billed (ListenBilling).
+	HeardSeconds int `json:"heard_seconds,omitempty"`
 }
 
 // Ended reports whether the job's revision has ended: done, failed or
