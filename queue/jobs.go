@@ -167,6 +167,9 @@ type Job struct {
 	// TextHash is the cleaned script's (script.Script.TextHash), so that
 	// a backfill can tell an article already narrated unchanged.
 	TextHash string `json:"text_hash,omitempty"`
+	// HeardSeconds is the audio the listening check transcribed for the
+	// revision, as billed (ListenBilling).
+	HeardSeconds int `json:"heard_seconds,omitempty"`
 }
 
 // Ended reports whether the job's revision has ended: done, failed or

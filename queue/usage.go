@@ -24,9 +24,14 @@ type Billing struct {
 	Job      string    // the job and chunk the request was for
 	Rev      int       //
 	Chunk    int       //
-	Chars    int       // characters billed
+	Chars    int       // characters billed; seconds of audio for ListenBilling
 	Time     time.Time // when; its UTC day is the day billed
 }
+
+// ListenBilling is the provider name of the listening check's records:
+// their count is seconds of audio transcribed (rounded up per request, as
+// OpenAI bills), not characters.
+const ListenBilling = "listen"
 
 // NewBillingID returns an id for a request about to be made.
 func NewBillingID() string { return nonce() }

@@ -53,6 +53,10 @@ type benchConfig struct {
 	Single      int  `json:"single_chars"` // 0: no single-article run
 	Urgent      int  `json:"urgent_chars"` // 0: no priority pair in the batch
 	Baseline    bool `json:"baseline"`
+	// Listen runs the listening check (check-and-retry) in pipeline runs;
+	// ListenChunks > 0 also measures how well it catches injected faults.
+	Listen       bool `json:"listen"`
+	ListenChunks int  `json:"listen_chunks"`
 }
 
 // benchReport is what a run measured.
@@ -63,6 +67,7 @@ type benchReport struct {
 	Speedup  *speedup     `json:"speedup,omitempty"`
 	Single   *singleRun   `json:"single,omitempty"`
 	Priority *priorityRun `json:"priority,omitempty"`
+	Listen   *listenRun   `json:"listen,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -175,6 +180,8 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&cfg.Single, "single", 9000, "characters of the article narrated alone; 0 to skip")
 	fs.IntVar(&cfg.Urgent, "urgent", 3000, "characters of two articles submitted once the batch waits for synthesis, one at high priority and one at normal; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
+	fs.BoolVar(&cfg.Listen, "listen", false, "run the listening check (check-and-retry) in the pipeline runs")
+	fs.IntVar(&cfg.ListenChunks, "listen-chunks", 0, "also measure the listening check on this many chunks, clean and with each injected fault; 0 to skip")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
 	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
@@ -301,6 +308,13 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		}
 		rep.Single = s
 	}
+	if cfg.ListenChunks > 0 {
+		r, err := benchListen(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		rep.Listen = r
+	}
 	rep.Took = benchSeconds(time.Since(start))
 	return rep, nil
 }
@@ -308,10 +322,16 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 // startFake runs a fake OpenAI server until stop is called, and returns
 // its base URL.
 func startFake(ctx context.Context, cfg benchConfig) (srv *faketts.Server, url string, stop func(), err error) {
-	srv, err = faketts.New(faketts.Config{
-		APIKey: "sk-bench", LatencyPerChar: cfg.Latency, BaseLatency: cfg.BaseLatency,
+	return startFakeWith(ctx, faketts.Config{
+		LatencyPerChar: cfg.Latency, BaseLatency: cfg.BaseLatency,
 		RPM: cfg.RPM, CharsPerMinute: cfg.CPM, Faults: cfg.Faults, Seed: cfg.Seed,
 	})
+}
+
+// startFakeWith runs a fake OpenAI server with fc (and the bench's key).
+func startFakeWith(ctx context.Context, fc faketts.Config) (srv *faketts.Server, url string, stop func(), err error) {
+	fc.APIKey = "sk-bench"
+	srv, err = faketts.New(fc)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -372,7 +392,15 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	}
 	log := slog.New(slog.DiscardHandler)
 	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
-	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pcfg, synth.Config{Limiter: lim, Logger: log})
+	sc := synth.Config{Limiter: lim, Logger: log}
+	if cfg.Listen {
+		l, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: "sk-bench", BaseURL: url})
+		if err != nil {
+			return nil, err
+		}
+		sc.Listen = synth.Listening{Listener: l, Policy: synth.ListenRetry}
+	}
+	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pcfg, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -679,6 +707,9 @@ func (rep *benchReport) print(w io.Writer) {
 		}
 		stages("pipeline", s.Stages)
 		stages("sequential", s.SequentialStages)
+	}
+	if l := rep.Listen; l != nil {
+		l.print(w)
 	}
 	fmt.Fprintf(w, "\nbench took %s\n", rep.Took)
 }

@@ -41,7 +41,11 @@ func runFakeTTS(ctx context.Context, args []string, io stdio) error {
 	fs.Float64Var(&f.Reset, "fail-reset", 0, "`fraction` of requests whose connection drops mid-body")
 	fs.Float64Var(&f.Hang, "fail-hang", 0, "`fraction` of requests never answered")
 	fs.Float64Var(&f.Abrupt, "fail-abrupt", 0, "`fraction` of requests whose speech is cut off mid-sound")
-	script := fs.String("script", "", "faults by request number, e.g. 1=429,3=hang (faults: 500 502 503 429 quota truncate reset hang garbage short abrupt)")
+	fs.Float64Var(&f.Drop, "fail-drop", 0, "`fraction` of requests whose speech leaves out a sentence")
+	fs.Float64Var(&f.Repeat, "fail-repeat", 0, "`fraction` of requests whose speech says a phrase twice")
+	fs.Float64Var(&f.Number, "fail-number", 0, "`fraction` of requests whose speech misreads a number")
+	fs.Float64Var(&f.StopEarly, "fail-stop-early", 0, "`fraction` of requests whose speech stops two fifths early")
+	script := fs.String("script", "", "faults by request number, e.g. 1=429,3=hang (faults: 500 502 503 429 quota truncate reset hang garbage short abrupt drop repeat number stop_early)")
 	var speech speechgen.Options
 	fs.Float64Var(&speech.LUFS, "lufs", speechgen.DefaultLUFS, "loudness of the speech served, -26 to -12 LUFS")
 	fs.Float64Var(&speech.Peak, "peak", 0, "true peak the speech reaches, -20 to 0 dBTP")
@@ -78,7 +82,7 @@ func runFakeTTS(ctx context.Context, args []string, io stdio) error {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	fmt.Fprintf(io.Out, "http://%s/v1\n", ln.Addr())
-	fmt.Fprintf(io.Err, "fake-tts: serving POST /v1/audio/speech and GET /_log; stop with Ctrl-C\n")
+	fmt.Fprintf(io.Err, "fake-tts: serving POST /v1/audio/speech, POST /v1/audio/transcriptions and GET /_log; stop with Ctrl-C\n")
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -123,6 +123,7 @@ func newFlags(name, synopsis string, io stdio) *flag.FlagSet {
 // secrets do not belong on command lines.
 var secretsHelp = []string{
 	"OPENAI_API_KEY: the OpenAI (or compatible server's) API key (env OPENAI_API_KEY, or a file: env OPENAI_API_KEY_FILE)",
+	"LISTEN_API_KEY: the transcription server's API key for the listening check; default OPENAI_API_KEY (env LISTEN_API_KEY, or a file: env LISTEN_API_KEY_FILE)",
 	"S3 keys: static credentials for the bucket (env S3_ACCESS_KEY_ID, env S3_SECRET_ACCESS_KEY, or files: env S3_ACCESS_KEY_ID_FILE, env S3_SECRET_ACCESS_KEY_FILE)",
 	"AWS credentials and region for Polly and S3: the AWS SDK's own variables (env AWS_REGION, env AWS_ACCESS_KEY_ID, env AWS_SECRET_ACCESS_KEY, env AWS_PROFILE)",
 	"API tokens: name:scope:secret, comma-separated; scope read or editor (env NARRATOR_API_TOKENS, or a file: env NARRATOR_API_TOKENS_FILE)",

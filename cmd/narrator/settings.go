@@ -114,6 +114,10 @@ type settings struct {
 	SynthWorkers int
 	ChunkTarget  int
 	Loudness     string
+	Listen       string
+	ListenURL    string
+	ListenModel  string
+	ListenMaxWER float64
 	JobMaxChars  int
 	DailyChars   int
 	FetchAllow   string
@@ -174,6 +178,10 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
 	fs.StringVar(&s.Loudness, "loudness", env("NARRATOR_LOUDNESS", synth.Lossless), "lossless: gain only, up to the -1 dBTP ceiling, a narration whose peaks stop it short published below -16 LUFS and saying so; limit: chunks that gain cannot raise are levelled with a true-peak limiter and re-encoded once, at synthesis (env NARRATOR_LOUDNESS)")
+	fs.StringVar(&s.Listen, "listen", env("NARRATOR_LISTEN", "off"), "listening check of every chunk by speech recognition: off, check (warn when the audio does not say the text) or check-and-retry (synthesize it again first); publications may set their own (env NARRATOR_LISTEN)")
+	fs.StringVar(&s.ListenURL, "listen-base-url", env("LISTEN_BASE_URL", ""), "OpenAI-compatible transcription server's API URL; default OPENAI_BASE_URL, else OpenAI's (env LISTEN_BASE_URL)")
+	fs.StringVar(&s.ListenModel, "listen-model", env("LISTEN_MODEL", "whisper-1"), "transcription model: whisper-1 (word times), gpt-4o-transcribe, gpt-4o-mini-transcribe (env LISTEN_MODEL)")
+	fs.Float64Var(&s.ListenMaxWER, "listen-max-wer", envFloat("NARRATOR_LISTEN_MAX_WER", synth.DefaultMaxWER), "word error rate above which a chunk fails the listening check (env NARRATOR_LISTEN_MAX_WER)")
 	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
 	fs.IntVar(&s.CPM, "cpm", envInt("NARRATOR_CPM", 0), "characters a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_CPM)")
 	fs.IntVar(&s.RateBurst, "rate-burst", envInt("NARRATOR_RATE_BURST", 0), "requests at once after a quiet spell; default the RPM (env NARRATOR_RATE_BURST)")
@@ -372,9 +380,49 @@ func (s *settings) publications() (map[string]pipeline.Voice, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&pubs); err != nil {
-		return nil, fmt.Errorf("--publications %s: want {\"publication\": {\"voice\": ..., \"model\": ..., \"speed\": ..., \"instructions\": ...}}: %w", s.PubFile, err)
+		return nil, fmt.Errorf("--publications %s: want {\"publication\": {\"voice\": ..., \"model\": ..., \"speed\": ..., \"instructions\": ..., \"listen\": ...}}: %w", s.PubFile, err)
+	}
+	for name, v := range pubs {
+		p, err := synth.ParseListenPolicy(v.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("--publications %s: %s: %w", s.PubFile, name, err)
+		}
+		v.Listen = string(p)
+		pubs[name] = v
 	}
 	return pubs, nil
+}
+
+// listening builds the listening check: a listener when --listen or any
+// publication turns it on.
+func (s *settings) listening(pubs map[string]pipeline.Voice) (synth.Listening, error) {
+	policy, err := synth.ParseListenPolicy(s.Listen)
+	if err != nil {
+		return synth.Listening{}, usageError{"--listen: " + err.Error()}
+	}
+	l := synth.Listening{Policy: cmp.Or(policy, synth.ListenOff), MaxWER: s.ListenMaxWER}
+	on := l.Policy != synth.ListenOff
+	for _, v := range pubs {
+		on = on || (v.Listen != "" && v.Listen != string(synth.ListenOff))
+	}
+	if !on || s.Engine == "local" { // espeak-ng reads what it is given
+		return l, nil
+	}
+	key, err := readSecretEnv(os.Getenv, "LISTEN_API_KEY")
+	if err != nil {
+		return l, err
+	}
+	if key == "" {
+		if key, err = readSecretEnv(os.Getenv, "OPENAI_API_KEY"); err != nil {
+			return l, err
+		}
+	}
+	listener, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: key, BaseURL: cmp.Or(s.ListenURL, s.OpenAIURL), Model: s.ListenModel})
+	if err != nil {
+		return l, usageError{err.Error()}
+	}
+	l.Listener = listener
+	return l, nil
 }
 
 // provider builds the speech provider named by --engine.
@@ -480,7 +528,11 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
 			return nil, err
 		}
-		sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, synth.Config{Logger: log, Limiter: lim})
+		listen, err := s.listening(pubs)
+		if err != nil {
+			return nil, err
+		}
+		sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, synth.Config{Logger: log, Limiter: lim, Listen: listen})
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}

@@ -18,7 +18,7 @@ import (
 
 // withStoreAudio keeps the harness's chunk audio in store, indexed in NATS.
 func withStoreAudio(t *testing.T, store storage.Store, cfg pipeline.AudioStoreConfig) option {
-	return func(d *pipeline.Deps, _ *pipeline.Config) {
+	return func(d *pipeline.Deps, _ *pipeline.Config, _ *synth.Config) {
 		a, err := pipeline.NewStoreAudio(context.Background(), d.Queue, store, cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -133,6 +133,9 @@ type Voice struct {
 	Model        string  `json:"model,omitempty"`
 	Speed        float64 `json:"speed,omitempty"`
 	Instructions string  `json:"instructions,omitempty"`
+	// Listen is the publication's listening check: off, check or retry
+	// (synth.ListenPolicy); empty: the process's.
+	Listen string `json:"listen,omitempty"`
 }
 
 // Deps are what the stages use. A process that runs only some stages needs

@@ -50,10 +50,10 @@ type harness struct {
 // start runs a pipeline publishing to store, or to a filesystem store in
 // a temporary directory when store is nil.
 // option changes a harness's pipeline before it starts.
-type option func(*pipeline.Deps, *pipeline.Config)
+type option func(*pipeline.Deps, *pipeline.Config, *synth.Config)
 
 func withConfig(c pipeline.Config) option {
-	return func(_ *pipeline.Deps, cfg *pipeline.Config) { *cfg = c }
+	return func(_ *pipeline.Deps, cfg *pipeline.Config, _ *synth.Config) { *cfg = c }
 }
 
 func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...option) *harness {
@@ -85,13 +85,14 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 		Cleaner: cl,
 	}
 	var cfg pipeline.Config
+	var sc synth.Config
 	for _, o := range opts {
-		o(&deps, &cfg)
+		o(&deps, &cfg, &sc)
 	}
 	if deps.Audio == nil {
 		deps.Audio = pipeline.AudioCache(q)
 	}
-	sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, synth.Config{})
+	sy, err := pipeline.NewSynthesizer(deps.Audio, prov, cfg, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +482,7 @@ func TestWebhooksRetryUntilDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
-	h := start(t, prov, nil, func(d *pipeline.Deps, _ *pipeline.Config) { d.Webhooks = sender })
+	h := start(t, prov, nil, func(d *pipeline.Deps, _ *pipeline.Config, _ *synth.Config) { d.Webhooks = sender })
 	ok := h.narrate(t, pipeline.Request{ArticleID: "hooked", Body: []byte("Hooked\n\nThe council met on Tuesday."), Kind: "text", Options: queue.Options{Provider: "openai"}})
 	bad := h.narrate(t, pipeline.Request{ArticleID: "hooked-empty", Body: []byte{}, Kind: "html", Options: queue.Options{Provider: "openai"}})
 	if ok.State != queue.Done || bad.State != queue.Failed {

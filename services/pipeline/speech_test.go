@@ -166,7 +166,7 @@ func TestHeuristicFindingsWarnAndPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1, Speech: speechgen.Options{AbruptEnd: true}}, synth.OpenAIConfig{})
-	h := start(t, prov, nil, func(d *pipeline.Deps, c *pipeline.Config) { d.Webhooks, c.TargetChars = sender, 100 })
+	h := start(t, prov, nil, func(d *pipeline.Deps, c *pipeline.Config, _ *synth.Config) { d.Webhooks, c.TargetChars = sender, 100 })
 	req := pipeline.Request{ArticleID: "cut-off", Body: []byte("Cut off\n\nThe council met on Tuesday and approved the budget.\n\nThe mayor said the plan balances the books."), Kind: "text", Options: queue.Options{Provider: "openai"}}
 	j := h.narrate(t, req)
 	h.checkNarration(t, j)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 	"unicode/utf8"
@@ -175,6 +176,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 		Speed:        cmp.Or(j.Options.Speed, pub.Speed),
 		Instructions: cmp.Or(j.Options.Instructions, pub.Instructions),
 		Language:     j.Language,
+		Listen:       synth.ListenPolicy(pub.Listen),
 	}
 	day := time.Now()
 	reserved, err := p.reserveBudget(ctx, sy, req, j, day)
@@ -186,6 +188,11 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	res, err := sy.Synthesize(withCPU(ctx, p, j.Priority), req)
 	observeSynth(sy.Provider().Name(), res, err, time.Since(began))
 	p.recordUsage(context.WithoutCancel(ctx), t, sy, j, day, reserved, res.Billed)
+	if res.HeardSeconds > 0 {
+		// Recognition is billed by the second, each request rounded up.
+		p.bill(context.WithoutCancel(ctx), queue.Billing{ID: queue.NewBillingID(), Provider: queue.ListenBilling,
+			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: int(math.Ceil(res.HeardSeconds)), Time: time.Now()})
+	}
 	if err != nil {
 		st.Error = err.Error()
 		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
@@ -354,6 +361,10 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 	if err != nil {
 		return nil, err
 	}
+	heard, err := p.Queue.Jobs().JobBilled(ctx, queue.ListenBilling, t.Job, t.Rev)
+	if err != nil {
+		return nil, err
+	}
 	meta := stitch.MetadataFromScript(s)
 	// Chunks are read with one voice; the first says which.
 	voice := statuses[0]
@@ -401,7 +412,7 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		return nil, err
 	}
 	if _, err := p.finish(ctx, t, StageStitch, func(j *queue.Job) {
-		j.BilledChars = billed
+		j.BilledChars, j.HeardSeconds = billed, heard
 		j.AddWarnings(joinWarnings(res.Report)...)
 		if tm := j.Timings[StageSynth]; !synthEnd.IsZero() {
 			tm.End = synthEnd

@@ -35,6 +35,8 @@ type Verdict struct {
 	// keeps the stitcher's chunk check here, so that the join reads
 	// neither the audio's structure nor its samples again.
 	Record json.RawMessage `json:"record,omitempty"`
+	// Heard is the listening check's record, when it ran.
+	Heard *Heard `json:"heard,omitempty"`
 }
 
 // Finding is one heuristic finding about a chunk's audio.

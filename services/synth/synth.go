@@ -41,6 +41,9 @@ type Request struct {
 	Speed        float64 `json:"speed,omitempty"`        // 1 is normal; 0 means 1
 	Instructions string  `json:"instructions,omitempty"` // style prompt, for models that take one
 	Language     string  `json:"language,omitempty"`     // BCP 47 primary tag: "en", "uk"
+	// Listen is the publication's listening policy; empty: the
+	// Synthesizer's. It is not part of the cache key.
+	Listen ListenPolicy `json:"listen,omitempty"`
 }
 
 // Limits is what a provider accepts and returns.

@@ -29,7 +29,11 @@ type Config struct {
 	// LexiconVersion is part of every cache key, so that a pronunciation
 	// fix re-synthesizes the chunks it may change.
 	LexiconVersion string
-	Logger         *slog.Logger // nil: no logs
+	// Listen is the listening check: speech recognition hears each chunk
+	// the provider returns and it is aligned with the text. The local
+	// engine, which reads text deterministically, is never checked.
+	Listen Listening
+	Logger *slog.Logger // nil: no logs
 }
 
 // Synthesizer returns audio for chunks through one provider, from the
@@ -45,6 +49,7 @@ type Synthesizer struct {
 	inflight map[string]*call
 
 	calls, hits, billed, throttled, badAudio, rerequests, leveled atomic.Int64
+	listens, heardMillis, unchecked, misheard                     atomic.Int64
 }
 
 // call is one provider request that concurrent equal chunks share.
@@ -74,6 +79,9 @@ type Result struct {
 	Verdict Verdict
 	// Leveled is set when Audio was levelled in the Limit mode.
 	Leveled bool
+	// HeardSeconds is the audio the listening check transcribed for this
+	// chunk, as billed (every answer heard, and a cached chunk heard again).
+	HeardSeconds float64
 }
 
 // New returns a Synthesizer over p. A nil cache disables caching.
@@ -86,6 +94,10 @@ func New(p Provider, cache Cache, cfg Config) (*Synthesizer, error) {
 	}
 	cfg.Leveling.setDefaults()
 	if err := cfg.Leveling.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Listen.setDefaults()
+	if err := cfg.Listen.Validate(); err != nil {
 		return nil, err
 	}
 	lame, err := cfg.Leveling.lameFor()
@@ -115,6 +127,15 @@ func (s *Synthesizer) Key(req Request) (string, Request, error) {
 // Cost returns the price in US dollars of synthesizing chars characters.
 func (s *Synthesizer) Cost(chars int) float64 {
 	return float64(chars) * s.p.Limits().PricePerMillion / 1e6
+}
+
+// ListenCost returns the price in US dollars of transcribing seconds of
+// audio; zero without a listener.
+func (s *Synthesizer) ListenCost(seconds float64) float64 {
+	if s.cfg.Listen.Listener == nil {
+		return 0
+	}
+	return seconds / 60 * s.cfg.Listen.Listener.PricePerMinute()
 }
 
 // Synthesize returns the audio for one chunk. Errors are classified with
@@ -175,8 +196,27 @@ func (s *Synthesizer) fromCache(ctx context.Context, key string, r Request) (Res
 		s.log.WarnContext(ctx, "synth cache holds bad audio; synthesizing again", "key", key, "err", err)
 		return Result{}, false, nil
 	}
+	res := Result{Audio: audio, Key: key, Request: r, Cached: true}
+	if policy := s.listenPolicy(r); policy != ListenOff {
+		h, ok := s.cachedHeard(ctx, key)
+		if !ok || !h.Checked { // kept before the check was on, or unheard then
+			heard := s.Listen(ctx, audio, r)
+			h, res.HeardSeconds = &heard, heard.Seconds
+			if err := s.keepHeard(ctx, key, h); err != nil {
+				s.log.WarnContext(ctx, "synth could not keep the listening record", "key", key, "err", err)
+			}
+		}
+		if h.Checked && !h.Passed && policy == ListenRetry {
+			// Audio that failed the check is kept for stitching, never
+			// reused as good: this chunk is synthesized again.
+			s.log.InfoContext(ctx, "synth cache holds audio that failed the listening check; synthesizing again", "key", key)
+			return Result{}, false, nil
+		}
+		heardFinding(&v, h)
+	}
 	s.hits.Add(1)
-	return Result{Audio: audio, Key: key, Request: r, Cached: true, Verdict: v}, true, nil
+	res.Verdict = v
+	return res, true, nil
 }
 
 // call asks the provider for a chunk and checks the answer: a structural
@@ -189,6 +229,7 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 	res := Result{Key: key, Request: r}
 	chars := utf8.RuneCountInString(r.Text)
 	start := time.Now()
+	policy := s.listenPolicy(r)
 	var (
 		audio []byte
 		v     Verdict
@@ -209,23 +250,35 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 		if err != nil {
 			return res, err
 		}
-		if audio == nil || len(gv.Findings) <= len(v.Findings) {
+		if policy != ListenOff {
+			h := s.Listen(ctx, got, r)
+			res.HeardSeconds += h.Seconds
+			heardFinding(&gv, &h)
+		}
+		if audio == nil || better(gv, v) {
 			audio, v = got, gv
 		}
 		sum := sha256.Sum256(got)
 		res.Repeated = res.Requests > 1 && sum == last
-		if len(gv.Findings) == 0 || res.Requests > MaxRerequests || res.Repeated {
+		if !askAgain(gv, policy) || res.Requests > MaxRerequests || res.Repeated {
 			break
 		}
 		last = sum
 		s.rerequests.Add(1)
 		s.log.InfoContext(ctx, "synth asks again", "chars", chars, "findings", fmt.Sprint(gv.Findings))
 	}
+	if v.Heard != nil && v.Heard.Checked && !v.Heard.Passed {
+		s.misheard.Add(1)
+	}
 	if s.cfg.Leveling.Mode == Limit {
+		heard := v.Heard
 		var err error
 		check := func(ctx context.Context, b []byte) (Verdict, error) { return s.check(ctx, b, r) }
 		if audio, v, res.Leveled, err = s.cfg.Leveling.level(ctx, audio, v, check); err != nil {
 			return res, err
+		}
+		if v.Heard == nil && heard != nil { // levelling checks again, but does not listen again
+			heardFinding(&v, heard)
 		}
 		if res.Leveled {
 			s.leveled.Add(1)
@@ -240,9 +293,33 @@ func (s *Synthesizer) call(ctx context.Context, key string, r Request) (Result, 
 			s.log.WarnContext(ctx, "synth could not store the audio; the chunk will be retried", "key", key, "err", err)
 			return res, fmt.Errorf("synth: %w: %w", ErrStore, err)
 		}
+		if err := s.keepHeard(ctx, key, v.Heard); err != nil {
+			return res, err
+		}
 	}
 	s.log.DebugContext(ctx, "synth done", "chars", chars, "bytes", len(audio), "took", time.Since(start))
 	return res, nil
+}
+
+// better reports whether verdict a is better than b: fewer findings, or
+// as many and heard with fewer errors. Later answers win ties.
+func better(a, b Verdict) bool {
+	if len(a.Findings) != len(b.Findings) {
+		return len(a.Findings) < len(b.Findings)
+	}
+	return a.Heard == nil || b.Heard == nil || a.Heard.WER <= b.Heard.WER
+}
+
+// askAgain reports whether findings are worth asking the provider again:
+// a failed recognition is not the provider's fault, and a mishearing is
+// asked again only under ListenRetry.
+func askAgain(v Verdict, policy ListenPolicy) bool {
+	for _, f := range v.Findings {
+		if f.Code != FindingUnchecked && (f.Code != FindingMisheard || policy == ListenRetry) {
+			return true
+		}
+	}
+	return false
 }
 
 // request makes one provider request for r, paced by the limiter, and
@@ -300,10 +377,17 @@ type Stats struct {
 	BadAudio   int64 // responses the check refused
 	Rerequests int64 // requests made again for heuristic findings
 	Leveled    int64 // chunks levelled in the Limit mode
+	// Listening check: recognition requests, seconds of audio heard (as
+	// billed), chunks kept although misheard, and chunks left unchecked.
+	Listens      int64
+	HeardSeconds float64
+	Misheard     int64
+	Unchecked    int64
 }
 
 // Stats returns the counters.
 func (s *Synthesizer) Stats() Stats {
 	return Stats{Calls: s.calls.Load(), CacheHits: s.hits.Load(), Billed: s.billed.Load(), Throttled: s.throttled.Load(),
-		BadAudio: s.badAudio.Load(), Rerequests: s.rerequests.Load(), Leveled: s.leveled.Load()}
+		BadAudio: s.badAudio.Load(), Rerequests: s.rerequests.Load(), Leveled: s.leveled.Load(),
+		Listens: s.listens.Load(), HeardSeconds: float64(s.heardMillis.Load()) / 1000, Misheard: s.misheard.Load(), Unchecked: s.unchecked.Load()}
 }

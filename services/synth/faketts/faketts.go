@@ -1,16 +1,19 @@
-// Package faketts is a fake of OpenAI's speech endpoint that speaks its wire
-// protocol: POST /v1/audio/speech with the real JSON fields and bearer
+// Package faketts is a fake of OpenAI's speech and transcription endpoints
+// that speaks their wire protocol: POST /v1/audio/speech with the real JSON
+// fields and bearer
 // auth, OpenAI's error JSON and status codes, rate-limit headers, a latency
 // model, injected faults, and real speech (espeak-ng, shaped by speechgen)
 // in OpenAI's format (24 kHz mono MPEG-2 Layer III at 160 kbit/s, no Xing
 // frame) at the levels speech services deliver: about -18 LUFS with peaks
-// reaching full scale. Tests and benchmarks use it in-process; `narrator
+// reaching full scale. POST /v1/audio/transcriptions hears what the fake
+// said in the audio uploaded, as a recognizer writes it (transcribe.go). Tests and benchmarks use it in-process; `narrator
 // fake-tts` runs it for other processes, which read its request log at
 // GET /_log.
 package faketts
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -32,6 +35,9 @@ const (
 	DefaultLatencyPerChar = 11 * time.Millisecond
 	DefaultCharsPerSecond = 15.0
 	DefaultMaxChars       = 4096
+	// DefaultTranscribeLatency: whisper-1 answers in about a sixteenth of
+	// the audio's duration.
+	DefaultTranscribeLatency = 0.06
 )
 
 // Config sets the fake's limits, latency and faults. The zero value is a
@@ -57,10 +63,17 @@ type Config struct {
 	CharsPerMinute int
 	RateWindow     time.Duration
 
-	Faults     Faults        // random faults, as fractions of requests
-	Script     map[int]Fault // faults by request number (the first is 1); they take precedence
-	Seed       uint64        // seeds the random faults
-	RetryAfter time.Duration // Retry-After of injected 429s; default 1s
+	Faults Faults        // random faults, as fractions of requests
+	Script map[int]Fault // faults by request number (the first is 1); they take precedence
+	// TranscribeScript scripts faults of transcription requests by their
+	// own number (the first is 1): 500, 503, 429 and hang.
+	TranscribeScript map[int]Fault
+	// TranscribeLatency is the time a transcription takes, as a fraction
+	// of the audio's duration; zero means DefaultTranscribeLatency,
+	// negative none.
+	TranscribeLatency float64
+	Seed              uint64        // seeds the random faults
+	RetryAfter        time.Duration // Retry-After of injected 429s; default 1s
 
 	// Speech shapes the audio served: its loudness, peaks, silences, end,
 	// tags and format (speechgen.Options; the zero value is OpenAI's). Its
@@ -82,6 +95,22 @@ type Faults struct {
 	Reset     float64 // the connection drops halfway through the body
 	Hang      float64 // no response until the client gives up
 	Abrupt    float64 // 200 whose speech is cut off mid-sound
+
+	// Faults of what is said (see DropSentence): well-formed speech that
+	// leaves out, repeats or misreads part of the text.
+	Drop, Repeat, Number, StopEarly float64
+}
+
+// all lists the fractions with the faults they inject.
+func (f Faults) all() []struct {
+	p float64
+	f Fault
+} {
+	return []struct {
+		p float64
+		f Fault
+	}{{f.Server5xx, Fail500}, {f.RateLimit, RateLimit}, {f.Truncate, Truncate}, {f.Reset, Reset}, {f.Hang, Hang}, {f.Abrupt, Abrupt},
+		{f.Drop, DropSentence}, {f.Repeat, RepeatPhrase}, {f.Number, WrongNumber}, {f.StopEarly, StopEarly}}
 }
 
 // Fault is one way a request fails.
@@ -128,6 +157,9 @@ func (c *Config) setDefaults() {
 	if c.RetryAfter == 0 {
 		c.RetryAfter = time.Second
 	}
+	if c.TranscribeLatency == 0 {
+		c.TranscribeLatency = DefaultTranscribeLatency
+	}
 }
 
 // Validate reports settings the fake cannot run with.
@@ -136,13 +168,14 @@ func (c Config) Validate() error {
 	if c.MaxChars < 1 || c.CharsPerSecond <= 0 || c.RPM < 0 || c.CharsPerMinute < 0 || c.RateWindow < 0 || c.BaseLatency < 0 {
 		errs = append(errs, errors.New("limits, rates and latencies must not be negative"))
 	}
-	f := c.Faults
-	for _, p := range []float64{f.Server5xx, f.RateLimit, f.Truncate, f.Reset, f.Hang, f.Abrupt} {
-		if p < 0 || p > 1 {
-			errs = append(errs, fmt.Errorf("fault fraction %v is outside 0 to 1", p))
+	sum := 0.0
+	for _, f := range c.Faults.all() {
+		if f.p < 0 || f.p > 1 {
+			errs = append(errs, fmt.Errorf("fault fraction %v is outside 0 to 1", f.p))
 		}
+		sum += f.p
 	}
-	if s := f.Server5xx + f.RateLimit + f.Truncate + f.Reset + f.Hang + f.Abrupt; s > 1 {
+	if s := sum; s > 1 {
 		errs = append(errs, fmt.Errorf("fault fractions add up to %v, more than 1", s))
 	}
 	for _, o := range append([]speechgen.Options{c.Speech}, c.Vary...) {
@@ -169,6 +202,8 @@ type Server struct {
 	rng      *rand.Rand
 	requests *bucket
 	chars    *bucket
+	heardN   int                          // transcription requests
+	spoken   map[[sha256.Size]byte]spoken // what each response said, by its audio's hash
 
 	url string
 }
@@ -266,6 +301,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/v1/audio/speech" && r.Method == http.MethodPost:
 		s.speech(w, r)
+	case r.URL.Path == "/v1/audio/transcriptions" && r.Method == http.MethodPost:
+		s.transcribe(w, r)
 	case r.URL.Path == "/_log" && r.Method == http.MethodGet:
 		s.serveLog(w, r)
 	case r.URL.Path == "/_log" && r.Method == http.MethodDelete:
@@ -284,14 +321,10 @@ func (s *Server) fault(n int) Fault {
 	if f, ok := s.cfg.Script[n]; ok {
 		return f
 	}
-	f := s.cfg.Faults
 	s.mu.Lock()
 	p := s.rng.Float64()
 	s.mu.Unlock()
-	for _, c := range []struct {
-		p float64
-		f Fault
-	}{{f.Server5xx, Fail500}, {f.RateLimit, RateLimit}, {f.Truncate, Truncate}, {f.Reset, Reset}, {f.Hang, Hang}, {f.Abrupt, Abrupt}} {
+	for _, c := range s.cfg.Faults.all() {
 		if p < c.p {
 			return c.f
 		}

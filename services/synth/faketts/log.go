@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Entry records one speech request as the fake saw it. Status is 0 while
+// Entry records one speech or transcription request as the fake saw it;
+// each endpoint numbers its requests from 1. Status is 0 while
 // the request is in flight and 499 when the client left before an answer.
 type Entry struct {
 	N              int           `json:"n"` // request number, from 1
@@ -26,8 +27,9 @@ type Entry struct {
 	Instructions   string        `json:"instructions,omitempty"`
 	Status         int           `json:"status"`
 	Fault          Fault         `json:"fault,omitempty"`
-	Bytes          int           `json:"bytes"`   // response body bytes written
-	Elapsed        time.Duration `json:"elapsed"` // until the answer started, in nanoseconds
+	Bytes          int           `json:"bytes"`             // response body bytes written
+	Seconds        float64       `json:"seconds,omitempty"` // audio uploaded for transcription
+	Elapsed        time.Duration `json:"elapsed"`           // until the answer started, in nanoseconds
 }
 
 // Log returns a copy of the request log in arrival order.
@@ -46,7 +48,7 @@ func (s *Server) Log() []Entry {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log, s.n = nil, 0
+	s.log, s.n, s.heardN = nil, 0, 0
 }
 
 func (s *Server) serveLog(w http.ResponseWriter, _ *http.Request) {

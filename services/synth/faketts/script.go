@@ -8,7 +8,7 @@ import (
 )
 
 // Known lists every fault a script may name.
-var Known = []Fault{Fail500, Fail502, Fail503, RateLimit, Truncate, Reset, Hang, Garbage, Short, Quota, Abrupt}
+var Known = []Fault{Fail500, Fail502, Fail503, RateLimit, Truncate, Reset, Hang, Garbage, Short, Quota, Abrupt, DropSentence, RepeatPhrase, WrongNumber, StopEarly}
 
 // ParseScript reads scripted faults written "N=FAULT,N=FAULT", such as
 // "1=429,3=hang": request 1 is rate limited and request 3 hangs.

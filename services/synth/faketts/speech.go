@@ -31,14 +31,22 @@ type speechRequest struct {
 }
 
 func (s *Server) speech(w http.ResponseWriter, r *http.Request) {
+	s.serveLogged(w, r, &s.n, func(w http.ResponseWriter, e *Entry) int {
+		status, _, _ := s.answer(w, r, e)
+		return status
+	})
+}
+
+// serveLogged numbers a request with *counter, logs it, and answers it
+// with serve, which returns the status to log if it wrote none.
+func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, counter *int, serve func(http.ResponseWriter, *Entry) int) {
 	s.mu.Lock()
-	s.n++
-	e := &Entry{N: s.n, Time: time.Now(), Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type")}
+	*counter++
+	e := &Entry{N: *counter, Time: time.Now(), Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type")}
 	s.log = append(s.log, e)
 	s.mu.Unlock()
 
-	lw := &logWriter{ResponseWriter: w, s: s, e: e}
-	status, _, _ := s.answer(lw, r, e)
+	status := serve(&logWriter{ResponseWriter: w, s: s, e: e}, e)
 	s.mu.Lock()
 	if e.Status == 0 { // no answer was written: the client left or the request hung
 		e.Status, e.Elapsed = status, time.Since(e.Time)
@@ -82,16 +90,8 @@ func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // answer serves one speech request and returns what the log records.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (status int, f Fault, n int) {
 	w.Header().Set("x-request-id", fmt.Sprintf("req_%032x", e.N))
-	if s.cfg.APIKey != "" {
-		if tok, ok := strings.CutPrefix(e.Auth, "Bearer "); !ok || tok != s.cfg.APIKey {
-			msg := "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-			code := any(nil)
-			if ok {
-				msg = fmt.Sprintf("Incorrect API key provided: %s. You can find your API key at https://platform.openai.com/account/api-keys.", redact(tok))
-				code = "invalid_api_key"
-			}
-			return writeError(w, http.StatusUnauthorized, apiError{Message: msg, Type: "invalid_request_error", Code: code}), NoFault, 0
-		}
+	if st, ok := s.authorized(w, e.Auth); !ok {
+		return st, NoFault, 0
 	}
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -185,6 +185,25 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, e *Entry) (statu
 	return http.StatusOK, f, n
 }
 
+// authorized checks the bearer token, answering 401 as OpenAI does when
+// it is missing or wrong.
+func (s *Server) authorized(w http.ResponseWriter, auth string) (int, bool) {
+	if s.cfg.APIKey == "" {
+		return 0, true
+	}
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if ok && tok == s.cfg.APIKey {
+		return 0, true
+	}
+	msg := "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+	code := any(nil)
+	if ok {
+		msg = fmt.Sprintf("Incorrect API key provided: %s. You can find your API key at https://platform.openai.com/account/api-keys.", redact(tok))
+		code = "invalid_api_key"
+	}
+	return writeError(w, http.StatusUnauthorized, apiError{Message: msg, Type: "invalid_request_error", Code: code}), false
+}
+
 // audio makes the response's MP3: speech shaped by the configuration, or
 // tones; for the Short fault, its first frame only.
 func (s *Server) audio(ctx context.Context, e *Entry, req speechRequest, speed float64, f Fault) ([]byte, error) {
@@ -202,9 +221,26 @@ func (s *Server) audio(ctx context.Context, e *Entry, req speechRequest, speed f
 	}
 	o.Voice, o.Speed, o.CharsPerSecond = req.Model+"/"+req.Voice, speed, s.cfg.CharsPerSecond
 	o.AbruptEnd = o.AbruptEnd || f == Abrupt
-	audio, err := speechgen.Render(ctx, e.Input, o)
-	if err != nil || f != Short {
-		return audio, err
+	said := e.Input
+	if slices.Contains(misspeaks, f) {
+		if said = misspeak(said, f); said == e.Input { // nothing to misread: the log says so
+			s.mu.Lock()
+			e.Fault = NoFault
+			s.mu.Unlock()
+		}
+	}
+	audio, err := speechgen.Render(ctx, said, o)
+	if err != nil {
+		return nil, err
+	}
+	if f != Short {
+		// espeak-ng starts speaking about 60 ms in.
+		trail := o.Trail
+		if trail == 0 && !o.NoTrail && !o.AbruptEnd {
+			trail = speechgen.DefaultTrail
+		}
+		s.remember(audio, spoken{Text: said, Lead: (o.Lead + 60*time.Millisecond).Seconds(), Trail: trail.Seconds()})
+		return audio, nil
 	}
 	sc := mp3.NewScanner(bytes.NewReader(audio))
 	for sc.Scan() {
