@@ -113,6 +113,7 @@ type settings struct {
 	OpenAIURL    string
 	SynthWorkers int
 	ChunkTarget  int
+	ChunkFirst   int
 	Loudness     string
 	JobMaxChars  int
 	DailyChars   int
@@ -173,6 +174,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
+	fs.IntVar(&s.ChunkFirst, "chunk-first", envInt("NARRATOR_CHUNK_FIRST", pipeline.DefaultFirstChars), "characters the first chunk aims at, so the first audio is ready in seconds; later chunks grow to the target; 0: every chunk aims at the target (env NARRATOR_CHUNK_FIRST)")
 	fs.StringVar(&s.Loudness, "loudness", env("NARRATOR_LOUDNESS", synth.Lossless), "lossless: gain only, up to the -1 dBTP ceiling, a narration whose peaks stop it short published below -16 LUFS and saying so; limit: chunks that gain cannot raise are levelled with a true-peak limiter and re-encoded once, at synthesis (env NARRATOR_LOUDNESS)")
 	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
 	fs.IntVar(&s.CPM, "cpm", envInt("NARRATOR_CPM", 0), "characters a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_CPM)")
@@ -452,6 +454,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		NoTextHash:   !s.C2PA.TextHash,
 		Publications: pubs,
 		TargetChars:  s.ChunkTarget,
+		FirstChars:   cmp.Or(s.ChunkFirst, -1),
 		LoudnessMode: s.Loudness,
 		JobMaxChars:  s.JobMaxChars,
 		DailyChars:   s.DailyChars,

@@ -35,6 +35,10 @@ type Config struct {
 	MaxChars map[string]int
 	// TargetChars is the chunk size aimed at (default DefaultTargetChars).
 	TargetChars int
+	// FirstChars is the size the first chunks aim at, growing to
+	// TargetChars (chunk.Config.First), so that the first audio is ready
+	// in about 2 s; default DefaultFirstChars, negative for none.
+	FirstChars int
 	// Pauses are the silences the stitcher inserts between chunks.
 	Pauses script.Pauses
 	// Loudness is the target integrated loudness in LUFS.
@@ -76,10 +80,21 @@ type Config struct {
 // heard.
 const DefaultTargetChars = 1000
 
+// DefaultFirstChars is the first chunk's size: about 2 s of synthesis at
+// OpenAI's 11 ms a character, so a listener hears the story that soon.
+const DefaultFirstChars = 180
+
 func (c *Config) setDefaults() {
 	if c.TargetChars == 0 {
 		c.TargetChars = DefaultTargetChars
 	}
+	switch {
+	case c.FirstChars == 0:
+		c.FirstChars = DefaultFirstChars
+	case c.FirstChars < 0:
+		c.FirstChars = 0
+	}
+	c.FirstChars = min(c.FirstChars, c.TargetChars)
 	if c.Pauses == (script.Pauses{}) {
 		c.Pauses = script.DefaultPauses
 	}
@@ -242,7 +257,7 @@ func (p *Pipeline) chunker(provider string, lex *lexicon.Lexicon) (*chunk.Chunke
 	if c, ok := p.chunkers.Load(key); ok {
 		return c.(*chunk.Chunker), nil
 	}
-	c, err := chunk.New(chunk.Config{Max: p.cfg.maxChars(provider), Target: p.cfg.TargetChars, Lexicon: lex})
+	c, err := chunk.New(chunk.Config{Max: p.cfg.maxChars(provider), Target: p.cfg.TargetChars, First: p.cfg.FirstChars, Lexicon: lex})
 	if err != nil {
 		return nil, err
 	}
