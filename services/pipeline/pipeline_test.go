@@ -382,7 +382,8 @@ func TestBudgets(t *testing.T) {
 	t.Run("daily budget", func(t *testing.T) {
 		fake.Reset()
 		text := strings.Repeat("The council met on Tuesday to discuss the budget. ", 20) // about 1,000 characters
-		h := start(t, prov, nil, withConfig(pipeline.Config{DailyChars: 1500}))
+		// One chunk a story, so the second story's first request is refused.
+		h := start(t, prov, nil, withConfig(pipeline.Config{DailyChars: 1500, FirstChars: -1}))
 		first := h.narrate(t, pipeline.Request{ArticleID: "first", Body: []byte("First story\n\n" + text), Kind: "text", Options: queue.Options{Provider: "openai"}})
 		if first.State != queue.Done {
 			t.Fatalf("first job within budget: %s %s", first.State, first.Error)
