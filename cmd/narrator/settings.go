@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/api"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/pipeline"
@@ -182,7 +183,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
 	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
-	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", ""), "`URL` listeners reach narrator serve at, for media, feed and player URLs; default http:// and the HTTP address (env NARRATOR_PUBLIC_URL)")
+	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", ""), "`URL` listeners reach narrator serve at, for media, feed and player URLs and the live stream; default http:// and the HTTP address (env NARRATOR_PUBLIC_URL)")
 	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
 	urlVar(fs, &s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server `URL` (env S3_ENDPOINT)")
 	fs.StringVar(&s.S3Region, "s3-region", env("S3_REGION", ""), "bucket region (env S3_REGION)")
@@ -455,6 +456,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		Publications: pubs,
 		TargetChars:  s.ChunkTarget,
 		FirstChars:   cmp.Or(s.ChunkFirst, -1),
+		ListenURL:    strings.TrimRight(s.PublicURL, "/") + api.ListenPath,
 		LoudnessMode: s.Loudness,
 		JobMaxChars:  s.JobMaxChars,
 		DailyChars:   s.DailyChars,

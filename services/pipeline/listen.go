@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/fault"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // ErrNotListenable is the cause when a narration has no audio to listen
@@ -107,6 +109,29 @@ func (p *Pipeline) Listen(ctx context.Context, id string, w io.Writer, flush fun
 			return ctx.Err()
 		}
 	}
+}
+
+// StreamURL is where job id's narration is streamed while it is made.
+func (p *Pipeline) StreamURL(id string) string { return p.cfg.ListenURL + id }
+
+// startedAudio records, once per revision, that the first chunk is ready:
+// the time in job state, an event, and the narration.started_audio
+// webhook, whose task it returns.
+func (p *Pipeline) startedAudio(ctx context.Context, t Task) ([]queue.Message, error) {
+	first := false
+	j, err := p.Queue.Jobs().Update(ctx, t.Job, func(j *queue.Job) error {
+		if j.Revision != t.Rev || j.Ended() || !j.FirstAudio.IsZero() {
+			return queue.ErrSkip
+		}
+		first = true
+		j.FirstAudio = time.Now().UTC()
+		return nil
+	})
+	if err != nil || !first {
+		return nil, err
+	}
+	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventFirstAudio, Message: p.StreamURL(t.Job)})
+	return p.notify(j, webhook.StartedAudio), nil
 }
 
 // listenable reports why revision rev of job j cannot be listened to.

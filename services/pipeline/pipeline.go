@@ -66,6 +66,10 @@ type Config struct {
 	// day (0: none). A chunk that would pass it fails its job; chunks found
 	// in the cache cost nothing and always pass.
 	DailyChars int
+	// ListenURL is the public base of the live stream, GET /listen/{id}
+	// ("https://narrator.example/listen/"), named in the
+	// narration.started_audio webhook; default the path alone.
+	ListenURL string
 	// NoTextHash leaves the SHA-256 of the article text out of the Content
 	// Credentials, where it is otherwise the audio's ingredient.
 	NoTextHash bool
@@ -103,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Disclosure == "" {
 		c.Disclosure = stitch.DefaultDisclosure
+	}
+	if c.ListenURL == "" {
+		c.ListenURL = "/listen/"
 	}
 	if c.MediaPrefix == "" {
 		c.MediaPrefix = "narrations"
