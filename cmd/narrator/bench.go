@@ -53,6 +53,13 @@ type benchConfig struct {
 	Single      int  `json:"single_chars"` // 0: no single-article run
 	Urgent      int  `json:"urgent_chars"` // 0: no priority pair in the batch
 	Baseline    bool `json:"baseline"`
+	// Listen are the sizes of articles narrated alone before and with the
+	// live stream (benchListen).
+	Listen []int `json:"listen_chars,omitempty"`
+
+	chunkFirst int // the pipeline's FirstChars
+	// listener, when set, follows the run's job as it is narrated.
+	listener func(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, start time.Time)
 }
 
 // benchReport is what a run measured.
@@ -63,6 +70,7 @@ type benchReport struct {
 	Speedup  *speedup     `json:"speedup,omitempty"`
 	Single   *singleRun   `json:"single,omitempty"`
 	Priority *priorityRun `json:"priority,omitempty"`
+	Listen   []listenRun  `json:"listen,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -175,6 +183,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&cfg.Single, "single", 9000, "characters of the article narrated alone; 0 to skip")
 	fs.IntVar(&cfg.Urgent, "urgent", 3000, "characters of two articles submitted once the batch waits for synthesis, one at high priority and one at normal; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
+	listen := fs.String("listen", "2000,9000,20000", "characters of articles narrated alone before and with the live stream, for time to first audio and stall at 1×; empty to skip")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
 	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
@@ -213,6 +222,10 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 			return usageError{"with --backfill, want --latency-per-char > 0 and --urgent-count ≥ 1 (or --urgent 0)"}
 		}
 		return runBackfillBench(ctx, b, io.Out, *asJSON)
+	}
+	var err error
+	if cfg.Listen, err = parseSizes(*listen); err != nil {
+		return usageError{err.Error()}
 	}
 	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 || cfg.Urgent < 0 {
 		return usageError{"want --articles ≥ 0, 100 ≤ --min-chars ≤ --max-chars, --synth-concurrency ≥ 1, --single ≥ 0, --urgent ≥ 0"}
@@ -301,6 +314,12 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		}
 		rep.Single = s
 	}
+	if len(cfg.Listen) > 0 {
+		var err error
+		if rep.Listen, err = benchListen(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	rep.Took = benchSeconds(time.Since(start))
 	return rep, nil
 }
@@ -371,7 +390,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
+	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, FirstChars: cfg.chunkFirst, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
 	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pcfg, synth.Config{Limiter: lim, Logger: log})
 	if err != nil {
 		return nil, err
@@ -395,6 +414,9 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	rep := &runReport{Articles: make([]articleRun, len(articles))}
 	start := time.Now()
 	var wg, submitted sync.WaitGroup
+	if cfg.listener != nil {
+		wg.Go(func() { cfg.listener(ctx, p, q, start) })
+	}
 	submitted.Add(len(articles))
 	for i, a := range articles {
 		wg.Go(func() { rep.Articles[i] = narrateOne(ctx, p, q, a, queue.Normal, start, submitted.Done) })
@@ -680,5 +702,6 @@ func (rep *benchReport) print(w io.Writer) {
 		stages("pipeline", s.Stages)
 		stages("sequential", s.SequentialStages)
 	}
+	printListen(w, rep.Listen)
 	fmt.Fprintf(w, "\nbench took %s\n", rep.Took)
 }
