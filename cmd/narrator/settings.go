@@ -496,7 +496,9 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			return nil, err
 		}
 	}
-	if deps.Audio == nil && slices.Contains(stages, pipeline.StageStitch) {
+	// The stitch stage reads chunk audio, and so does the live stream
+	// any narrator serve answers (GET /listen/{id}), whatever its stages.
+	if deps.Audio == nil {
 		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
 			return nil, err
 		}

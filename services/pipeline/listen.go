@@ -156,7 +156,7 @@ func (p *Pipeline) listenChunk(ctx context.Context, st *stitch.Stream, w io.Writ
 	_, err := st.Next(ctx, w, stitch.Input{
 		Chunk: ch,
 		Check: &check,
-		Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Queue.Audio().Open(ctx, audio) },
+		Open:  func(ctx context.Context) (io.ReadCloser, error) { return p.Audio.Open(ctx, audio) },
 	})
 	return err
 }
