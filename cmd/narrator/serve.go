@@ -84,7 +84,7 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 		if err != nil || j.Ended() {
 			return player.Live{}, false
 		}
-		return player.Live{Title: j.Title, StreamURL: r.p.StreamURL(j.ID)}, true
+		return player.Live{Title: j.Title, Language: j.Language, StreamURL: r.p.StreamURL(j.ID)}, true
 	}
 	pub, pl, err := s.publisher(ctx, r.q, st, r.log)
 	if err != nil {

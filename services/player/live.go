@@ -27,7 +27,7 @@ func (p *Player) serveLive(w http.ResponseWriter, r *http.Request, key string, l
 	}
 	var b bytes.Buffer
 	d := pageData{
-		Live: true, Title: title, Disclosure: p.cfg.Disclosure, AudioURL: l.StreamURL,
+		Live: true, Lang: l.Language, Title: title, Disclosure: p.cfg.Disclosure, AudioURL: l.StreamURL,
 		CSS: "assets/" + p.css.name, JS: "assets/" + p.js.name,
 	}
 	d.CSP = p.liveCSP(l, false)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/narrator-project/narrator/services/internal/axetest"
 	"github.com/narrator-project/narrator/services/mp3"
 	"github.com/narrator-project/narrator/services/player"
 	"github.com/narrator-project/narrator/services/publish/publishtest"
@@ -87,7 +88,7 @@ func TestLivePagePlaysTheStreamThenThePublishedFile(t *testing.T) {
 	stream.cut = len(stream.frames) / 3
 	var e *env
 	e = newEnv(t, player.Config{Live: func(_ context.Context, key string) (player.Live, bool) {
-		return player.Live{Title: "Bridge to close", StreamURL: e.srv.URL + "/listen/" + key}, key == n.Key
+		return player.Live{Title: "Bridge to close", Language: "en", StreamURL: e.srv.URL + "/listen/" + key}, key == n.Key
 	}})
 	e.mux.Handle("GET /listen/{id}", stream)
 	want := trueDuration(t, audio)
@@ -118,6 +119,7 @@ func TestLivePagePlaysTheStreamThenThePublishedFile(t *testing.T) {
 	default:
 	}
 	b.screenshot(t, "player-live")
+	axetest.Check(t, b.ctx, "live player")
 
 	if _, err := e.pub.Publish(t.Context(), n); err != nil {
 		t.Fatal(err)

@@ -53,6 +53,7 @@ type Config struct {
 // Live is a narration in progress, as its live page shows it.
 type Live struct {
 	Title     string
+	Language  string // the article's, for the page's lang
 	StreamURL string // GET /listen/{id}
 }
 
