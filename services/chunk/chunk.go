@@ -104,11 +104,11 @@ func New(cfg Config) (*Chunker, error) {
 	return &Chunker{cfg: cfg}, nil
 }
 
-// unit is a run of sentences read together: the title block, a heading,
-// or one block of a section.
+// unit is a run of sentences read together: the headline, the standfirst
+// and byline after it (lead), a heading, or one block of a section.
 type unit struct {
 	section, block int
-	heading        bool
+	heading, lead  bool
 	sentences      []script.Sentence
 }
 
@@ -165,14 +165,20 @@ func (p pipeline) speak(text string) string {
 // units returns the script's units in reading order.
 func (p pipeline) units(s script.Script) []unit {
 	var out []unit
-	title := unit{section: -1, block: -1}
-	for _, t := range []string{s.Title, s.Standfirst, s.Byline} {
+	headline, lead := unit{section: -1, block: -1}, unit{section: -1, block: -1, lead: true}
+	for i, t := range []string{s.Title, s.Standfirst, s.Byline} {
+		u := &lead
+		if i == 0 {
+			u = &headline
+		}
 		if t = strings.Join(strings.Fields(t), " "); t != "" {
-			title.sentences = append(title.sentences, p.sentences(t, -1, -1)...)
+			u.sentences = append(u.sentences, p.sentences(t, -1, -1)...)
 		}
 	}
-	if len(title.sentences) > 0 {
-		out = append(out, title)
+	for _, u := range []unit{headline, lead} {
+		if len(u.sentences) > 0 {
+			out = append(out, u)
+		}
 	}
 	for si, sec := range s.Sections {
 		if h := strings.Join(strings.Fields(sec.Heading), " "); h != "" {
@@ -204,7 +210,8 @@ func (c *Chunker) SpokenText(s script.Script) string {
 }
 
 // Split returns the chunks of a script. The title, standfirst and byline
-// form the first chunk (Section -1); each section starts a new chunk with
+// form the first chunk (Section -1), or, while the first chunks ramp up,
+// the first two (the headline, then the rest); each section starts a new chunk with
 // its heading; within a section, paragraphs are packed up to the target
 // size, and split between sentences only when one would pass the maximum,
 // or, while chunks ramp up to the target (Config.First), their own
@@ -248,6 +255,10 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 		var b script.Break
 		need := true
 		switch {
+		case u.lead && len(cur) > 0:
+			// The standfirst and byline stay with the headline, unless
+			// the first chunks ramp up and they would pass its target.
+			b, need = script.BreakNone, c.cfg.First > 0 && !c.fits(curLen, sentencesLen(u.sentences), c.target(before), false)
 		case u.section == -1:
 			b = script.BreakNone
 		case u.section != prevSection && prevSection == -1:
@@ -268,7 +279,7 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 		for _, sen := range u.sentences {
 			n := utf8.RuneCountInString(sen.Spoken)
 			ramp := c.target(before)
-			if len(cur) > 0 && (curLen+1+n > c.cfg.Max || ramp < c.cfg.Target && curLen+1+n > ramp && !headingOnly(cur)) {
+			if len(cur) > 0 && (curLen+1+n > c.cfg.Max || ramp < c.cfg.Target && curLen+1+n > ramp && u.section >= 0 && !headingOnly(cur)) {
 				start(script.BreakNone, u.section)
 			}
 			if len(cur) > 0 {
