@@ -53,9 +53,9 @@ type benchConfig struct {
 	Single      int  `json:"single_chars"` // 0: no single-article run
 	Urgent      int  `json:"urgent_chars"` // 0: no priority pair in the batch
 	Baseline    bool `json:"baseline"`
-	// Listen are the sizes of articles narrated alone before and with the
-	// live stream (benchListen).
-	Listen []int `json:"listen_chars,omitempty"`
+	// Live are the sizes of articles narrated alone before and with the
+	// live stream (benchLive).
+	Live []int `json:"live_chars,omitempty"`
 
 	chunkFirst int // the pipeline's FirstChars
 	// listener, when set, follows the run's job as it is narrated.
@@ -70,7 +70,7 @@ type benchReport struct {
 	Speedup  *speedup     `json:"speedup,omitempty"`
 	Single   *singleRun   `json:"single,omitempty"`
 	Priority *priorityRun `json:"priority,omitempty"`
-	Listen   []listenRun  `json:"listen,omitempty"`
+	Live     []liveRun    `json:"live,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -183,7 +183,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.IntVar(&cfg.Single, "single", 9000, "characters of the article narrated alone; 0 to skip")
 	fs.IntVar(&cfg.Urgent, "urgent", 3000, "characters of two articles submitted once the batch waits for synthesis, one at high priority and one at normal; 0 to skip")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
-	listen := fs.String("listen", "2000,9000,20000", "characters of articles narrated alone before and with the live stream, for time to first audio and stall at 1×; empty to skip")
+	live := fs.String("live", "2000,9000,20000", "characters of articles narrated alone before and with the live stream, for time to first audio and stall at 1×; empty to skip")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
 	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
@@ -224,7 +224,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 		return runBackfillBench(ctx, b, io.Out, *asJSON)
 	}
 	var err error
-	if cfg.Listen, err = parseSizes(*listen); err != nil {
+	if cfg.Live, err = parseSizes(*live); err != nil {
 		return usageError{err.Error()}
 	}
 	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 || cfg.Urgent < 0 {
@@ -314,9 +314,9 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		}
 		rep.Single = s
 	}
-	if len(cfg.Listen) > 0 {
+	if len(cfg.Live) > 0 {
 		var err error
-		if rep.Listen, err = benchListen(ctx, cfg); err != nil {
+		if rep.Live, err = benchLive(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -702,6 +702,6 @@ func (rep *benchReport) print(w io.Writer) {
 		stages("pipeline", s.Stages)
 		stages("sequential", s.SequentialStages)
 	}
-	printListen(w, rep.Listen)
+	printLive(w, rep.Live)
 	fmt.Fprintf(w, "\nbench took %s\n", rep.Took)
 }

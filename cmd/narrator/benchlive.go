@@ -16,11 +16,11 @@ import (
 	"github.com/narrator-project/narrator/services/pipeline"
 )
 
-// listenRun is one article narrated alone twice: as before the live
+// liveRun is one article narrated alone twice: as before the live
 // stream (every chunk at the target size, audio when the file is
 // published), and with short first chunks and a listener on the stream
 // from submission, playing at 1×.
-type listenRun struct {
+type liveRun struct {
 	Chars  int `json:"chars"`
 	Chunks int `json:"chunks"`
 	// Published is today's time to audio: the published file, with chunks
@@ -52,11 +52,11 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// benchListen narrates an article of each size alone, before and with
+// benchLive narrates an article of each size alone, before and with
 // the live stream, against fakes of their own.
-func benchListen(ctx context.Context, cfg benchConfig) ([]listenRun, error) {
-	var out []listenRun
-	for _, n := range cfg.Listen {
+func benchLive(ctx context.Context, cfg benchConfig) ([]liveRun, error) {
+	var out []liveRun
+	for _, n := range cfg.Live {
 		a := []benchArticle{makeArticle(cfg.Seed^0x115e^uint64(n), n)}
 		before := cfg
 		before.chunkFirst = -1
@@ -81,7 +81,7 @@ func benchListen(ctx context.Context, cfg benchConfig) ([]listenRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, listenRun{
+		out = append(out, liveRun{
 			Chars: old.Articles[0].Chars, Chunks: old.Articles[0].Chunks, Published: old.Articles[0].TimeToAudio,
 			FirstAudio: benchSeconds(first), Stall: benchSeconds(stall),
 			StreamPublished: cur.Articles[0].TimeToAudio, StreamChunks: cur.Articles[0].Chunks,
@@ -164,8 +164,8 @@ func (l *listener) playback() (first, stall time.Duration, err error) {
 	return first, stall, nil
 }
 
-// printListen shows the live stream's figures beside today's.
-func printListen(w io.Writer, runs []listenRun) {
+// printLive shows the live stream's figures beside today's.
+func printLive(w io.Writer, runs []liveRun) {
 	if len(runs) == 0 {
 		return
 	}
