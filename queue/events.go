@@ -19,6 +19,7 @@ const (
 	EventStageStart  EventKind = "stage_started"
 	EventStageDone   EventKind = "stage_done"
 	EventChunkDone   EventKind = "chunk_done"
+	EventFirstAudio  EventKind = "started_audio" // the first chunk is ready; Message is the stream's URL
 	EventRetry       EventKind = "retry"
 	EventDone        EventKind = "done"
 	EventFailed      EventKind = "failed"

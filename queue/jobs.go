@@ -138,22 +138,24 @@ func (j *Job) AddWarnings(ws ...Warning) {
 
 // Job is one narration of one article, as kept in job state.
 type Job struct {
-	ID          string             `json:"id"`
-	ArticleID   string             `json:"article_id"`
-	Revision    int                `json:"revision"`
-	Source      Source             `json:"source"`
-	Options     Options            `json:"options"`
-	Priority    Priority           `json:"priority,omitempty"` // the lane the revision's tasks wait in
-	State       State              `json:"state"`
-	Stage       string             `json:"stage"`
-	Title       string             `json:"title,omitempty"`
-	Language    string             `json:"language,omitempty"` // the article's, as given or detected
-	Chunks      int                `json:"chunks"`
-	Lexicon     string             `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
-	Chars       int                `json:"chars"`
-	BilledChars int                `json:"billed_chars"`
-	Estimate    int                `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
-	Timings     map[string]Timing  `json:"timings,omitempty"`
+	ID          string            `json:"id"`
+	ArticleID   string            `json:"article_id"`
+	Revision    int               `json:"revision"`
+	Source      Source            `json:"source"`
+	Options     Options           `json:"options"`
+	Priority    Priority          `json:"priority,omitempty"` // the lane the revision's tasks wait in
+	State       State             `json:"state"`
+	Stage       string            `json:"stage"`
+	Title       string            `json:"title,omitempty"`
+	Language    string            `json:"language,omitempty"` // the article's, as given or detected
+	Chunks      int               `json:"chunks"`
+	Lexicon     string            `json:"lexicon_version,omitempty"` // of the lexicon the chunks were spoken with
+	Chars       int               `json:"chars"`
+	BilledChars int               `json:"billed_chars"`
+	Estimate    int               `json:"estimated_chars,omitempty"` // billable characters at most, known before any API call
+	Timings     map[string]Timing `json:"timings,omitempty"`
+	// FirstAudio is when the revision's first chunk was ready to play.
+	FirstAudio  time.Time          `json:"first_audio,omitzero"`
 	Error       string             `json:"error,omitempty"`
 	FailedStage string             `json:"failed_stage,omitempty"`
 	Warnings    []Warning          `json:"warnings,omitempty"` // of this revision
@@ -170,6 +172,15 @@ type Job struct {
 	// HeardSeconds is the audio the listening check transcribed for the
 	// revision, as billed (ListenBilling).
 	HeardSeconds int `json:"heard_seconds,omitempty"`
+}
+
+// TimeToFirstAudio is how long after submission the revision's first
+// chunk was ready to play; zero until then.
+func (j Job) TimeToFirstAudio() time.Duration {
+	if j.FirstAudio.IsZero() {
+		return 0
+	}
+	return j.FirstAudio.Sub(j.Submitted)
 }
 
 // Ended reports whether the job's revision has ended: done, failed or

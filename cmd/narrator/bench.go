@@ -57,6 +57,13 @@ type benchConfig struct {
 	// ListenChunks > 0 also measures how well it catches injected faults.
 	Listen       bool `json:"listen"`
 	ListenChunks int  `json:"listen_chunks"`
+	// Live are the sizes of articles narrated alone before and with the
+	// live stream (benchLive).
+	Live []int `json:"live_chars,omitempty"`
+
+	chunkFirst int // the pipeline's FirstChars
+	// listener, when set, follows the run's job as it is narrated.
+	listener func(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, start time.Time)
 }
 
 // benchReport is what a run measured.
@@ -68,6 +75,7 @@ type benchReport struct {
 	Single   *singleRun   `json:"single,omitempty"`
 	Priority *priorityRun `json:"priority,omitempty"`
 	Listen   *listenRun   `json:"listen,omitempty"`
+	Live     []liveRun    `json:"live,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -182,6 +190,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also narrate sequentially, one chunk at a time, for comparison")
 	fs.BoolVar(&cfg.Listen, "listen", false, "run the listening check (check-and-retry) in the pipeline runs")
 	fs.IntVar(&cfg.ListenChunks, "listen-chunks", 0, "also measure the listening check on this many chunks, clean and with each injected fault; 0 to skip")
+	live := fs.String("live", "2000,9000,20000", "characters of articles narrated alone before and with the live stream, for time to first audio and stall at 1×; empty to skip")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
 	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
@@ -220,6 +229,10 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 			return usageError{"with --backfill, want --latency-per-char > 0 and --urgent-count ≥ 1 (or --urgent 0)"}
 		}
 		return runBackfillBench(ctx, b, io.Out, *asJSON)
+	}
+	var err error
+	if cfg.Live, err = parseSizes(*live); err != nil {
+		return usageError{err.Error()}
 	}
 	if cfg.Articles < 0 || cfg.MinChars < 100 || cfg.MaxChars < cfg.MinChars || cfg.Concurrency < 1 || cfg.Single < 0 || cfg.Urgent < 0 {
 		return usageError{"want --articles ≥ 0, 100 ≤ --min-chars ≤ --max-chars, --synth-concurrency ≥ 1, --single ≥ 0, --urgent ≥ 0"}
@@ -315,6 +328,12 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		}
 		rep.Listen = r
 	}
+	if len(cfg.Live) > 0 {
+		var err error
+		if rep.Live, err = benchLive(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	rep.Took = benchSeconds(time.Since(start))
 	return rep, nil
 }
@@ -391,7 +410,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
+	pcfg := pipeline.Config{TargetChars: cfg.ChunkTarget, FirstChars: cfg.chunkFirst, Concurrency: map[string]int{pipeline.StageSynth: cfg.Concurrency}}
 	sc := synth.Config{Limiter: lim, Logger: log}
 	if cfg.Listen {
 		l, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: "sk-bench", BaseURL: url})
@@ -423,6 +442,9 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 	rep := &runReport{Articles: make([]articleRun, len(articles))}
 	start := time.Now()
 	var wg, submitted sync.WaitGroup
+	if cfg.listener != nil {
+		wg.Go(func() { cfg.listener(ctx, p, q, start) })
+	}
 	submitted.Add(len(articles))
 	for i, a := range articles {
 		wg.Go(func() { rep.Articles[i] = narrateOne(ctx, p, q, a, queue.Normal, start, submitted.Done) })
@@ -711,5 +733,6 @@ func (rep *benchReport) print(w io.Writer) {
 	if l := rep.Listen; l != nil {
 		l.print(w)
 	}
+	printLive(w, rep.Live)
 	fmt.Fprintf(w, "\nbench took %s\n", rep.Took)
 }

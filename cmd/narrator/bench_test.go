@@ -21,7 +21,7 @@ func TestBenchReportIsConsistent(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"bench", "--json", "--articles", "2", "--min-chars", "300", "--max-chars", "700",
-		"--latency-per-char", "200us", "--single", "800", "--chunk-target", "300", "--urgent", "400"}, stdio{Out: &out, Err: &errOut})
+		"--latency-per-char", "200us", "--single", "800", "--chunk-target", "300", "--urgent", "400", "--live", "1500"}, stdio{Out: &out, Err: &errOut})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -59,6 +59,14 @@ func TestBenchReportIsConsistent(t *testing.T) {
 			High, Normal float64
 			Ratio        float64 `json:"normal_over_high"`
 		}
+		Live []struct {
+			Chars, Chunks   int
+			Published       float64
+			FirstAudio      float64 `json:"first_audio"`
+			Stall           float64
+			StreamPublished float64 `json:"stream_published"`
+			StreamChunks    int     `json:"stream_chunks"`
+		} `json:"live"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
@@ -87,6 +95,14 @@ func TestBenchReportIsConsistent(t *testing.T) {
 	}
 	if p := rep.Priority; p.Chars < 300 || p.High <= 0 || p.Normal <= 0 || math.Abs(p.Ratio-p.Normal/p.High) > 0.05*p.Ratio {
 		t.Errorf("priority pair: %+v", p)
+	}
+	// The live stream's first audio comes before its file is published,
+	// from more, smaller chunks than before.
+	if len(rep.Live) != 1 {
+		t.Fatalf("live: %+v", rep.Live)
+	}
+	if l := rep.Live[0]; l.Chars < 1300 || l.FirstAudio <= 0 || l.FirstAudio >= l.StreamPublished || l.Published <= 0 || l.Stall < 0 || l.StreamChunks <= l.Chunks {
+		t.Errorf("live: %+v", l)
 	}
 	s := rep.Single
 	if s.Chunks < 2 || s.Pipeline <= 0 || s.Sequential <= 0 || s.Limit <= 0 || s.Pipeline < s.Limit || s.VsLimit < 1 {

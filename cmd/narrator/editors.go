@@ -73,6 +73,11 @@ func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsE
 			errs = append(errs, fmt.Errorf("NARRATOR_CMS_MAX_BODY %q: %w", v, err))
 		}
 	}
+	if v := getenv("NARRATOR_MAX_LISTENERS"); v != "" {
+		if ed.API.MaxListeners, err = strconv.Atoi(v); err != nil || ed.API.MaxListeners < 1 {
+			errs = append(errs, fmt.Errorf("NARRATOR_MAX_LISTENERS %q: want a positive number of live streams", v))
+		}
+	}
 	errs = append(errs, ed.API.Validate())
 
 	ed.Webhook.URLs = webhook.SplitURLs(getenv("NARRATOR_WEBHOOK_URLS"))

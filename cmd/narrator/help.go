@@ -13,7 +13,7 @@ var flagGroups = []struct {
 	heading string
 	names   []string // exact names, or prefixes ending in '*'
 }{
-	{"Speech", []string{"engine", "model", "voice", "speed", "instructions", "openai-base-url", "publications", "polly-*", "synth-concurrency", "chunk-target", "loudness", "listen", "listen-*"}},
+	{"Speech", []string{"engine", "model", "voice", "speed", "instructions", "openai-base-url", "publications", "polly-*", "synth-concurrency", "chunk-target", "chunk-first", "loudness", "listen", "listen-*"}},
 	{"Cluster (NATS) and logs", []string{"data-dir", "nats-url", "nats-listen", "replicas", "ack-wait", "max-deliver", "stages", "ops-addr", "log-*", "nats-*", "work-ttl"}},
 	{"Storage and public addresses", []string{"public-url", "http", "s3-*", "media-prefix", "keep-old", "audio-cache*"}},
 	{"Podcast feed and player (seed the settings kept in NATS)", []string{"feed-*", "player-*", "disclosure", "static-player"}},

@@ -78,6 +78,8 @@ func (l *lines) event(e queue.Event) {
 		}
 	case queue.EventChunkDone:
 		fmt.Fprintf(l.w, "%s synth   chunk %d done (%d/%d)\n", at, e.Chunk+1, e.Done, e.Chunks)
+	case queue.EventFirstAudio:
+		fmt.Fprintf(l.w, "%s first audio: listen at %s\n", at, e.Message)
 	case queue.EventRetry:
 		fmt.Fprintf(l.w, "%s %-7s retrying: %s\n", at, e.Stage, e.Message)
 	case queue.EventDone:

@@ -19,6 +19,7 @@ import (
 	"github.com/narrator-project/narrator/services/backfill"
 	"github.com/narrator-project/narrator/services/httpserver"
 	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/player"
 	"github.com/narrator-project/narrator/services/redact"
 	"github.com/narrator-project/narrator/storage"
 )
@@ -77,6 +78,13 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	st, err := s.openStore(ctx)
 	if err != nil {
 		return err
+	}
+	s.pub.Player.Live = func(ctx context.Context, key string) (player.Live, bool) {
+		j, err := r.q.Jobs().Get(ctx, key)
+		if err != nil || j.Ended() {
+			return player.Live{}, false
+		}
+		return player.Live{Title: j.Title, Language: j.Language, StreamURL: r.p.StreamURL(j.ID)}, true
 	}
 	pub, pl, err := s.publisher(ctx, r.q, st, r.log)
 	if err != nil {

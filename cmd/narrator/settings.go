@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/api"
 	"github.com/narrator-project/narrator/services/clean"
 	"github.com/narrator-project/narrator/services/ingest"
 	"github.com/narrator-project/narrator/services/pipeline"
@@ -113,6 +114,7 @@ type settings struct {
 	OpenAIURL    string
 	SynthWorkers int
 	ChunkTarget  int
+	ChunkFirst   int
 	Loudness     string
 	Listen       string
 	ListenURL    string
@@ -177,6 +179,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.PollyLex, "polly-lexicons", env("POLLY_LEXICONS", ""), "Polly pronunciation lexicons applied to every request, comma-separated (env POLLY_LEXICONS)")
 	fs.IntVar(&s.SynthWorkers, "synth-concurrency", envInt("NARRATOR_SYNTH_CONCURRENCY", 0), "chunks this process synthesizes at once; 0: 16, or one per CPU for the local engine (env NARRATOR_SYNTH_CONCURRENCY)")
 	fs.IntVar(&s.ChunkTarget, "chunk-target", envInt("NARRATOR_CHUNK_TARGET", pipeline.DefaultTargetChars), "characters a chunk aims at (env NARRATOR_CHUNK_TARGET)")
+	fs.IntVar(&s.ChunkFirst, "chunk-first", envInt("NARRATOR_CHUNK_FIRST", pipeline.DefaultFirstChars), "characters the first chunk aims at, so the first audio is ready in seconds; later chunks grow to the target; 0: every chunk aims at the target (env NARRATOR_CHUNK_FIRST)")
 	fs.StringVar(&s.Loudness, "loudness", env("NARRATOR_LOUDNESS", synth.Lossless), "lossless: gain only, up to the -1 dBTP ceiling, a narration whose peaks stop it short published below -16 LUFS and saying so; limit: chunks that gain cannot raise are levelled with a true-peak limiter and re-encoded once, at synthesis (env NARRATOR_LOUDNESS)")
 	fs.StringVar(&s.Listen, "listen", env("NARRATOR_LISTEN", "off"), "listening check of every chunk by speech recognition: off, check (warn when the audio does not say the text) or check-and-retry (synthesize it again first); publications may set their own (env NARRATOR_LISTEN)")
 	fs.StringVar(&s.ListenURL, "listen-base-url", env("LISTEN_BASE_URL", ""), "OpenAI-compatible transcription server's API URL; default OPENAI_BASE_URL, else OpenAI's (env LISTEN_BASE_URL)")
@@ -188,7 +191,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&s.JobMaxChars, "job-max-chars", envInt("NARRATOR_JOB_MAX_CHARS", 0), "fail a job that would bill more characters than this, before any API call; 0: no cap (env NARRATOR_JOB_MAX_CHARS)")
 	fs.IntVar(&s.DailyChars, "daily-chars", envInt("NARRATOR_DAILY_CHARS", 0), "characters each publication may bill per UTC day; 0: no budget (env NARRATOR_DAILY_CHARS)")
 	fs.StringVar(&s.FetchAllow, "fetch-allow", env("NARRATOR_FETCH_ALLOW", ""), "hosts and networks (CIDR) URLs may be fetched from although not public, comma-separated (env NARRATOR_FETCH_ALLOW)")
-	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", ""), "`URL` listeners reach narrator serve at, for media, feed and player URLs; default http:// and the HTTP address (env NARRATOR_PUBLIC_URL)")
+	urlVar(fs, &s.PublicURL, "public-url", env("NARRATOR_PUBLIC_URL", ""), "`URL` listeners reach narrator serve at, for media, feed and player URLs and the live stream; default http:// and the HTTP address (env NARRATOR_PUBLIC_URL)")
 	fs.StringVar(&s.S3Bucket, "s3-bucket", env("S3_BUCKET", ""), "publish to this S3 bucket instead of the data directory (env S3_BUCKET)")
 	urlVar(fs, &s.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3-compatible server `URL` (env S3_ENDPOINT)")
 	fs.StringVar(&s.S3Region, "s3-region", env("S3_REGION", ""), "bucket region (env S3_REGION)")
@@ -500,6 +503,8 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		NoTextHash:   !s.C2PA.TextHash,
 		Publications: pubs,
 		TargetChars:  s.ChunkTarget,
+		FirstChars:   cmp.Or(s.ChunkFirst, -1),
+		ListenURL:    strings.TrimRight(s.PublicURL, "/") + api.ListenPath,
 		LoudnessMode: s.Loudness,
 		JobMaxChars:  s.JobMaxChars,
 		DailyChars:   s.DailyChars,
@@ -543,7 +548,9 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 			return nil, err
 		}
 	}
-	if deps.Audio == nil && slices.Contains(stages, pipeline.StageStitch) {
+	// The stitch stage reads chunk audio, and so does the live stream
+	// any narrator serve answers (GET /listen/{id}), whatever its stages.
+	if deps.Audio == nil {
 		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
 			return nil, err
 		}

@@ -1,9 +1,11 @@
 // Package api is narrator's HTTP surface for editors: a JSON API to
 // submit, follow, re-narrate and unpublish narrations and to edit
-// pronunciation lexicons; the CMS webhook that narrates on publish; and a
-// server-rendered dashboard over the same operations. Listener-facing
-// routes (player, media, feeds) live elsewhere and stay public; everything
-// here needs an API token, or for the CMS webhook a signature.
+// pronunciation lexicons; the CMS webhook that narrates on publish; a
+// server-rendered dashboard over the same operations; and the live stream
+// of a narration in progress. Listener-facing routes (player, media,
+// feeds) live elsewhere and stay public, as the live stream does;
+// everything else here needs an API token, or for the CMS webhook a
+// signature.
 package api
 
 import (
@@ -22,7 +24,7 @@ import (
 
 // Prefixes are the path prefixes the handler serves, for mounting it on a
 // mux beside the listener routes.
-var Prefixes = []string{"/api/", "/hooks/", "/dashboard/"}
+var Prefixes = []string{"/api/", "/hooks/", "/dashboard/", ListenPath}
 
 // Deps are what the handlers use.
 type Deps struct {
@@ -87,6 +89,10 @@ type Config struct {
 	// requests, for a server behind a TLS-terminating proxy. HTTPS
 	// requests always get Secure cookies.
 	SecureCookies bool
+	// MaxListeners bounds the live streams of narrations in progress this
+	// server sends at once (NARRATOR_MAX_LISTENERS, default
+	// DefaultMaxListeners); one more is answered 503 with Retry-After.
+	MaxListeners int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -115,6 +121,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaxListeners == 0 {
+		c.MaxListeners = DefaultMaxListeners
 	}
 }
 
@@ -153,6 +162,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("api: price of %s is negative", p))
 		}
 	}
+	if c.MaxListeners < 0 {
+		errs = append(errs, fmt.Errorf("api: the most live streams at once must be positive, got %d", c.MaxListeners))
+	}
 	if c.MaxBody != 0 && c.MaxBody < 1024 { // 0: the default
 		errs = append(errs, fmt.Errorf("api: body limit of %d bytes is too small for an article", c.MaxBody))
 	}
@@ -185,6 +197,8 @@ type Server struct {
 	mux   *http.ServeMux
 
 	streams openStreams
+	// listeners holds a place per live stream being sent.
+	listeners chan struct{}
 }
 
 // New returns the handler. It panics if a dashboard template is missing,
@@ -217,6 +231,8 @@ func New(deps Deps, cfg Config) (*Server, error) {
 		auth:  newAuthenticator(cfg.Tokens),
 		pages: loadPages(),
 		mux:   http.NewServeMux(),
+
+		listeners: make(chan struct{}, cfg.MaxListeners),
 	}
 	s.routes()
 	return s, nil
@@ -248,6 +264,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("POST /hooks/cms", s.cmsHook)
 	s.backfillRoutes()
+	m.HandleFunc("GET "+ListenPath+"{id}", s.listen)
 
 	s.dashboardRoutes()
 }

@@ -34,13 +34,17 @@ type narration struct {
 	FailedStage string         `json:"failed_stage,omitempty"`
 	// Warnings are what an editor should hear for: a chunk that seems cut
 	// off, a loudness short of the target (the narration is published).
-	Warnings  []queue.Warning   `json:"warnings,omitempty"`
-	Timings   map[string]timing `json:"timings,omitempty"`
-	Audio     *audio            `json:"audio,omitempty"`
-	PlayerURL string            `json:"player_url,omitempty"`
-	Links     links             `json:"links"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	Warnings []queue.Warning   `json:"warnings,omitempty"`
+	Timings  map[string]timing `json:"timings,omitempty"`
+	// FirstAudio is how long after submission the first chunk was ready
+	// to play, and StreamURL where it plays while the rest is made.
+	FirstAudio *float64  `json:"first_audio_seconds,omitempty"`
+	StreamURL  string    `json:"stream_url,omitempty"`
+	Audio      *audio    `json:"audio,omitempty"`
+	PlayerURL  string    `json:"player_url,omitempty"`
+	Links      links     `json:"links"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
 }
 
 type source struct {
@@ -172,6 +176,12 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 		n.Timings = map[string]timing{}
 		for st, t := range j.Timings {
 			n.Timings[st] = timing{Start: t.Start, End: t.End, Seconds: t.Duration().Seconds()}
+		}
+	}
+	if !j.FirstAudio.IsZero() {
+		n.FirstAudio = ptr(j.TimeToFirstAudio().Seconds())
+		if j.State != queue.Failed && j.State != queue.Unpublished {
+			n.StreamURL = s.p.StreamURL(j.ID)
 		}
 	}
 	if o := j.Output; o != nil {

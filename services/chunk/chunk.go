@@ -47,6 +47,13 @@ type Config struct {
 	// Target is the size chunks aim at; paragraphs are added to a chunk
 	// while it stays under Target. Default DefaultTarget, at most Max.
 	Target int
+	// First, when set, is the size the first chunks aim at instead of
+	// Target, so that the first audio arrives soon and playback can start
+	// on it while later chunks are made: a chunk aims at the larger of
+	// First and twice the characters before it, up to Target, and may end
+	// between sentences of a paragraph to do so. 0 aims every chunk at
+	// Target.
+	First int
 	// Normalize configures speech normalization. An empty Language takes
 	// the script's language; a language without rules is left as written.
 	Normalize normalize.Options
@@ -72,6 +79,9 @@ func (c Config) Validate() error {
 	if c.Target < 1 || c.Target > c.Max {
 		errs = append(errs, fmt.Errorf("chunk: target must be between 1 and max (%d), got %d", c.Max, c.Target))
 	}
+	if c.First < 0 || c.First > c.Target {
+		errs = append(errs, fmt.Errorf("chunk: the first chunks' size must be between 0 (none) and the target (%d), got %d", c.Target, c.First))
+	}
 	if c.Normalize.Language != "" {
 		if _, err := normalize.New(c.Normalize); err != nil {
 			errs = append(errs, err)
@@ -94,11 +104,11 @@ func New(cfg Config) (*Chunker, error) {
 	return &Chunker{cfg: cfg}, nil
 }
 
-// unit is a run of sentences read together: the title block, a heading,
-// or one block of a section.
+// unit is a run of sentences read together: the headline, the standfirst
+// and byline after it (lead), a heading, or one block of a section.
 type unit struct {
 	section, block int
-	heading        bool
+	heading, lead  bool
 	sentences      []script.Sentence
 }
 
@@ -155,14 +165,20 @@ func (p pipeline) speak(text string) string {
 // units returns the script's units in reading order.
 func (p pipeline) units(s script.Script) []unit {
 	var out []unit
-	title := unit{section: -1, block: -1}
-	for _, t := range []string{s.Title, s.Standfirst, s.Byline} {
+	headline, lead := unit{section: -1, block: -1}, unit{section: -1, block: -1, lead: true}
+	for i, t := range []string{s.Title, s.Standfirst, s.Byline} {
+		u := &lead
+		if i == 0 {
+			u = &headline
+		}
 		if t = strings.Join(strings.Fields(t), " "); t != "" {
-			title.sentences = append(title.sentences, p.sentences(t, -1, -1)...)
+			u.sentences = append(u.sentences, p.sentences(t, -1, -1)...)
 		}
 	}
-	if len(title.sentences) > 0 {
-		out = append(out, title)
+	for _, u := range []unit{headline, lead} {
+		if len(u.sentences) > 0 {
+			out = append(out, u)
+		}
 	}
 	for si, sec := range s.Sections {
 		if h := strings.Join(strings.Fields(sec.Heading), " "); h != "" {
@@ -194,9 +210,12 @@ func (c *Chunker) SpokenText(s script.Script) string {
 }
 
 // Split returns the chunks of a script. The title, standfirst and byline
-// form the first chunk (Section -1); each section starts a new chunk with
+// form the first chunk (Section -1), or, while the first chunks ramp up,
+// the first two (the headline, then the rest); each section starts a new chunk with
 // its heading; within a section, paragraphs are packed up to the target
-// size, and split between sentences only when one would pass the maximum.
+// size, and split between sentences only when one would pass the maximum,
+// or, while chunks ramp up to the target (Config.First), their own
+// smaller target.
 func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 	p := c.pipelineFor(s)
 	units := p.units(s)
@@ -205,7 +224,7 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 	}
 	var chunks []script.Chunk
 	var cur []script.Sentence
-	curLen := 0
+	curLen, before := 0, 0 // characters in the chunk and in the chunks before it
 	curBreak, curSection := script.BreakNone, 0
 	flush := func() {
 		if len(cur) == 0 {
@@ -220,6 +239,7 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 			ID: script.Hash(text), Index: len(chunks), Text: text, Break: curBreak,
 			Section: curSection, Sentences: cur,
 		})
+		before += curLen
 		cur, curLen = nil, 0
 	}
 	// start opens a chunk with the break that precedes it.
@@ -235,13 +255,17 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 		var b script.Break
 		need := true
 		switch {
+		case u.lead && len(cur) > 0:
+			// The standfirst and byline stay with the headline, unless
+			// the first chunks ramp up and they would pass its target.
+			b, need = script.BreakNone, c.cfg.First > 0 && !c.fits(curLen, sentencesLen(u.sentences), c.target(before), false)
 		case u.section == -1:
 			b = script.BreakNone
 		case u.section != prevSection && prevSection == -1:
 			b = script.BreakTitle
 		case u.section != prevSection, u.heading:
 			b = script.BreakSection
-		case len(cur) > 0 && !c.fits(curLen, sentencesLen(u.sentences), chunkHeadingOnly(cur)):
+		case len(cur) > 0 && !c.fits(curLen, sentencesLen(u.sentences), c.target(before), chunkHeadingOnly(cur)):
 			b = script.BreakParagraph
 		default:
 			need = false
@@ -254,7 +278,8 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 		// the paragraph when the maximum would be passed.
 		for _, sen := range u.sentences {
 			n := utf8.RuneCountInString(sen.Spoken)
-			if len(cur) > 0 && curLen+1+n > c.cfg.Max {
+			ramp := c.target(before)
+			if len(cur) > 0 && (curLen+1+n > c.cfg.Max || ramp < c.cfg.Target && curLen+1+n > ramp && u.section >= 0 && !headingOnly(cur)) {
 				start(script.BreakNone, u.section)
 			}
 			if len(cur) > 0 {
@@ -269,14 +294,26 @@ func (c *Chunker) Split(s script.Script) ([]script.Chunk, error) {
 }
 
 // fits reports whether a unit of size characters joins a chunk of curLen
-// characters: while the chunk stays under the target, or, for a chunk
+// characters: while the chunk stays under target, or, for a chunk
 // holding only its section's heading, while it stays under the maximum.
-func (c *Chunker) fits(curLen, size int, headingOnly bool) bool {
+func (c *Chunker) fits(curLen, size, target int, headingOnly bool) bool {
 	total := curLen + 1 + size
 	if headingOnly {
 		return total <= c.cfg.Max
 	}
-	return total <= c.cfg.Target
+	return total <= target
+}
+
+// target is the size a chunk aims at after before characters of chunks.
+// Synthesis takes a provider a fraction of the time the audio plays
+// (OpenAI about 11 ms a character, playback about 63 ms), so a chunk
+// twice as long as everything before it is ready before playback
+// reaches it, even when every chunk is asked for at once.
+func (c *Chunker) target(before int) int {
+	if c.cfg.First == 0 {
+		return c.cfg.Target
+	}
+	return min(c.cfg.Target, max(c.cfg.First, 2*before))
 }
 
 func chunkHeadingOnly(cur []script.Sentence) bool {
@@ -286,6 +323,12 @@ func chunkHeadingOnly(cur []script.Sentence) bool {
 		}
 	}
 	return true
+}
+
+// headingOnly reports whether a chunk holds only a section's heading,
+// which stays with the sentence that follows it.
+func headingOnly(cur []script.Sentence) bool {
+	return len(cur) > 0 && cur[0].Section >= 0 && chunkHeadingOnly(cur)
 }
 
 func sentencesLen(ss []script.Sentence) int {

@@ -109,6 +109,22 @@ func checkChunks(t *testing.T, c *Chunker, s script.Script, chunks []script.Chun
 	}
 }
 
+// checkRamp asserts that while chunks ramp up to the target, each stays
+// within its own target (twice what comes before it, at least First),
+// unless it is one sentence, or a heading and the sentence that follows,
+// or the headline or the standfirst and byline, which are not split.
+func checkRamp(t *testing.T, c *Chunker, chunks []script.Chunk) {
+	t.Helper()
+	before := 0
+	for i, k := range chunks {
+		n := utf8.RuneCountInString(k.Text)
+		if want := c.target(before); want < c.cfg.Target && n > want && k.Section >= 0 && len(k.Sentences) > 1 && !headingOnly(k.Sentences[:len(k.Sentences)-1]) {
+			t.Errorf("chunk %d has %d characters after %d, over its target of %d", i, n, before, want)
+		}
+		before += n
+	}
+}
+
 // hugeWord reports whether text holds a word too long for one chunk.
 func hugeWord(text string, max int) bool {
 	for _, w := range strings.Fields(text) {
@@ -163,6 +179,34 @@ func TestSampleArticleChunks(t *testing.T) {
 	}
 	if strings.ContainsAny(all, "0123456789$%") {
 		t.Errorf("digits or symbols left in the spoken text: %q", all)
+	}
+}
+
+// TestFirstChunksArriveSoon splits the sample article with the pipeline's
+// ramp: the first chunk is short enough to synthesize in about 2 s at
+// 11 ms a character, and chunks grow to the target.
+func TestFirstChunksArriveSoon(t *testing.T) {
+	s := sampleScript(t)
+	c := newChunker(t, Config{Target: 1000, First: 180})
+	chunks, err := c.Split(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChunks(t, c, s, chunks)
+	checkRamp(t, c, chunks)
+	if n := utf8.RuneCountInString(chunks[0].Text); n > 180 {
+		t.Errorf("first chunk has %d characters, want at most 180", n)
+	}
+	flat, err := newChunker(t, Config{Target: 1000}).Split(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest := 0
+	for _, k := range chunks {
+		longest = max(longest, utf8.RuneCountInString(k.Text))
+	}
+	if len(chunks) <= len(flat) || longest < 500 {
+		t.Errorf("ramped: %d chunks, longest %d; without a ramp %d chunks: want a few more chunks growing to the target", len(chunks), longest, len(flat))
 	}
 }
 
@@ -261,6 +305,9 @@ func TestProperties(t *testing.T) {
 		}
 		max := []int{MaxOpenAI, MaxPolly, 300}[r.IntN(3)]
 		cfg := Config{Max: max, Target: 1 + r.IntN(max), Normalize: normalize.Options{Light: r.IntN(4) == 0}}
+		if r.IntN(2) == 0 {
+			cfg.First = 1 + r.IntN(cfg.Target)
+		}
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			c := newChunker(t, cfg)
 			chunks, err := c.Split(s)
@@ -268,6 +315,7 @@ func TestProperties(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkChunks(t, c, s, chunks)
+			checkRamp(t, c, chunks)
 		})
 	}
 }
@@ -349,7 +397,7 @@ func TestEmptyAndConfig(t *testing.T) {
 	if !errors.Is(err, ErrEmpty) || !fault.IsPermanent(err) {
 		t.Errorf("empty script: %v", err)
 	}
-	for _, cfg := range []Config{{Max: 50}, {Max: 1000, Target: 2000}, {Normalize: normalize.Options{Language: "xx"}}} {
+	for _, cfg := range []Config{{Max: 50}, {Max: 1000, Target: 2000}, {Target: 500, First: 600}, {Normalize: normalize.Options{Language: "xx"}}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}

@@ -35,6 +35,10 @@ type Config struct {
 	MaxChars map[string]int
 	// TargetChars is the chunk size aimed at (default DefaultTargetChars).
 	TargetChars int
+	// FirstChars is the size the first chunks aim at, growing to
+	// TargetChars (chunk.Config.First), so that the first audio is ready
+	// in about 2 s; default DefaultFirstChars, negative for none.
+	FirstChars int
 	// Pauses are the silences the stitcher inserts between chunks.
 	Pauses script.Pauses
 	// Loudness is the target integrated loudness in LUFS.
@@ -62,6 +66,10 @@ type Config struct {
 	// day (0: none). A chunk that would pass it fails its job; chunks found
 	// in the cache cost nothing and always pass.
 	DailyChars int
+	// ListenURL is the public base of the live stream, GET /listen/{id}
+	// ("https://narrator.example/listen/"), named in the
+	// narration.started_audio webhook; default the path alone.
+	ListenURL string
 	// NoTextHash leaves the SHA-256 of the article text out of the Content
 	// Credentials, where it is otherwise the audio's ingredient.
 	NoTextHash bool
@@ -76,10 +84,21 @@ type Config struct {
 // heard.
 const DefaultTargetChars = 1000
 
+// DefaultFirstChars is the first chunk's size: about 2 s of synthesis at
+// OpenAI's 11 ms a character, so a listener hears the story that soon.
+const DefaultFirstChars = 180
+
 func (c *Config) setDefaults() {
 	if c.TargetChars == 0 {
 		c.TargetChars = DefaultTargetChars
 	}
+	switch {
+	case c.FirstChars == 0:
+		c.FirstChars = DefaultFirstChars
+	case c.FirstChars < 0:
+		c.FirstChars = 0
+	}
+	c.FirstChars = min(c.FirstChars, c.TargetChars)
 	if c.Pauses == (script.Pauses{}) {
 		c.Pauses = script.DefaultPauses
 	}
@@ -88,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Disclosure == "" {
 		c.Disclosure = stitch.DefaultDisclosure
+	}
+	if c.ListenURL == "" {
+		c.ListenURL = "/listen/"
 	}
 	if c.MediaPrefix == "" {
 		c.MediaPrefix = "narrations"
@@ -245,7 +267,7 @@ func (p *Pipeline) chunker(provider string, lex *lexicon.Lexicon) (*chunk.Chunke
 	if c, ok := p.chunkers.Load(key); ok {
 		return c.(*chunk.Chunker), nil
 	}
-	c, err := chunk.New(chunk.Config{Max: p.cfg.maxChars(provider), Target: p.cfg.TargetChars, Lexicon: lex})
+	c, err := chunk.New(chunk.Config{Max: p.cfg.maxChars(provider), Target: p.cfg.TargetChars, First: p.cfg.FirstChars, Lexicon: lex})
 	if err != nil {
 		return nil, err
 	}

@@ -233,6 +233,12 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st); err != nil {
 		return nil, err
 	}
+	var next []queue.Message
+	if t.Chunk == 0 {
+		if next, err = p.startedAudio(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 
 	// Fan-in: whoever records the last chunk starts the stitch. Two workers
 	// finishing together may both see the set complete; the stitch task's
@@ -249,10 +255,10 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	}
 	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventChunkDone, Stage: StageSynth, Chunk: t.Chunk, Chunks: j.Chunks, Done: done})
 	if done < j.Chunks {
-		return nil, nil
+		return next, nil
 	}
 	t.Chunk = 0
-	return []queue.Message{t.to(StageStitch)}, nil
+	return append(next, t.to(StageStitch)), nil
 }
 
 // ErrBudget is the cause of jobs that would bill more than allowed.

@@ -18,8 +18,9 @@ type webhookTask struct {
 	Event webhook.Event `json:"event"`
 }
 
-// notify returns the task that tells the webhook endpoints a job ended, or
-// nothing when this process has no endpoints configured.
+// notify returns the task that tells the webhook endpoints a job ended or
+// started to play, or nothing when this process has no endpoints
+// configured.
 func (p *Pipeline) notify(j queue.Job, typ webhook.Type) []queue.Message {
 	if p.Webhooks == nil || len(p.Webhooks.Endpoints()) == 0 {
 		return nil
@@ -28,6 +29,9 @@ func (p *Pipeline) notify(j queue.Job, typ webhook.Type) []queue.Message {
 		ID: j.ID, ArticleID: j.ArticleID, Revision: j.Revision, State: string(j.State), Title: j.Title,
 		Section: j.Options.Section, Publication: j.Options.Publication, Chars: j.Chars,
 		BilledChars: j.BilledChars, Error: j.Error, FailedStage: j.FailedStage,
+	}
+	if typ == webhook.StartedAudio {
+		n.StreamURL, n.FirstAudio = p.StreamURL(j.ID), j.TimeToFirstAudio().Seconds()
 	}
 	if o := j.Output; o != nil {
 		n.AudioURL, n.Bytes, n.Duration, n.SHA256, n.Files = o.URL, o.Bytes, o.Duration.Seconds(), o.SHA256, o.Files

@@ -58,6 +58,10 @@ func (p *Player) servePage(w http.ResponseWriter, r *http.Request) {
 	m, obj, err := publish.LoadManifest(r.Context(), p.store, p.cfg.Prefix, key)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
+		if live, ok := p.live(r.Context(), key); ok {
+			p.serveLive(w, r, key, live)
+			return
+		}
 		notFound(w, "No narration is published under this name.")
 		return
 	case err != nil:

@@ -13,6 +13,8 @@ import (
 // text or a URL; html/template escapes each for where it lands, so titles
 // and transcripts with markup are shown as written and never run.
 type pageData struct {
+	// Live marks the page of a narration still being made.
+	Live          bool
 	Lang          string
 	CSP           string
 	Title, Byline string

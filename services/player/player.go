@@ -8,6 +8,7 @@
 package player
 
 import (
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -41,8 +42,19 @@ type Config struct {
 	Disclosure string
 	// Download offers a link to download the MP3.
 	Download bool
+	// Live, when set, finds a narration still being made under a key
+	// that has no published page yet; its page then plays the live
+	// stream and switches to the published file once it is there.
+	Live func(ctx context.Context, key string) (Live, bool)
 	// Logger reports storage errors. Default slog.Default().
 	Logger *slog.Logger
+}
+
+// Live is a narration in progress, as its live page shows it.
+type Live struct {
+	Title     string
+	Language  string // the article's, for the page's lang
+	StreamURL string // GET /listen/{id}
 }
 
 func (c *Config) setDefaults() {

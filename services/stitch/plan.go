@@ -54,35 +54,20 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 	p.silence = mp3.SilentFrame(p.like)
 	p.cbr = true
 	spf := int64(p.format.FrameSamples())
-	frameDur := p.format.Duration(spf)
 	for i, c := range checks {
 		a := c.Analysis
 		if a.Format != p.format {
 			return nil, fault.Permanent(fmt.Errorf("stitch: chunk %d is %s, chunk 0 is %s: formats must match to join without re-encoding", i, a.Format, p.format))
 		}
-		if a.MainDataBegin != 0 {
-			return nil, fault.Permanent(fmt.Errorf("stitch: chunk %d starts with a frame that needs %d bytes of bit reservoir from before the chunk (main_data_begin is not 0)", i, a.MainDataBegin))
-		}
-		for _, pr := range a.Problems {
-			if !pr.Code.Repairable() && pr.Code != mp3.ProblemUnsupported && pr.Code != mp3.ProblemDecode {
-				return nil, fault.Permanent(fmt.Errorf("stitch: chunk %d: %s", i, pr))
-			}
+		if err := joinable(i, a); err != nil {
+			return nil, err
 		}
 		if !a.CBR || a.First.Bitrate != p.like.Bitrate {
 			p.cbr = false
 		}
 		cp := chunkPlan{a: a}
 		if i > 0 {
-			prev := checks[i-1].Analysis
-			pause := cfg.Pauses.Before(inputs[i].Chunk.Break)
-			// The silence already there counts toward the pause: the
-			// previous chunk's trailing silence and padding, this one's
-			// delay and leading silence.
-			have := prev.TrailingSilence + p.format.Duration(int64(effectivePadding(prev))) +
-				p.format.Duration(int64(a.Delay)) + a.LeadingSilence
-			if need := pause - have; need > 0 {
-				cp.silent = int((need + frameDur/2) / frameDur)
-			}
+			cp.silent = pauseFrames(checks[i-1].Analysis, a, cfg.Pauses.Before(inputs[i].Chunk.Break))
 		}
 		p.chunks = append(p.chunks, cp)
 	}
@@ -164,6 +149,32 @@ func newPlan(inputs []Input, checks []*ChunkCheck, meta Metadata, cfg Config) (*
 		Bitrate: p.bitrate(checks),
 	}.Encode()
 	return p, nil
+}
+
+// joinable reports why chunk i cannot be joined, if it cannot.
+func joinable(i int, a *mp3.Analysis) error {
+	if a.MainDataBegin != 0 {
+		return fault.Permanent(fmt.Errorf("stitch: chunk %d starts with a frame that needs %d bytes of bit reservoir from before the chunk (main_data_begin is not 0)", i, a.MainDataBegin))
+	}
+	for _, pr := range a.Problems {
+		if !pr.Code.Repairable() && pr.Code != mp3.ProblemUnsupported && pr.Code != mp3.ProblemDecode {
+			return fault.Permanent(fmt.Errorf("stitch: chunk %d: %s", i, pr))
+		}
+	}
+	return nil
+}
+
+// pauseFrames is how many silent frames go between chunks prev and a for
+// a pause. The silence already there counts toward it: prev's trailing
+// silence and padding, a's delay and leading silence.
+func pauseFrames(prev, a *mp3.Analysis, pause time.Duration) int {
+	f := a.Format
+	frameDur := f.Duration(int64(f.FrameSamples()))
+	have := prev.TrailingSilence + f.Duration(int64(effectivePadding(prev))) + f.Duration(int64(a.Delay)) + a.LeadingSilence
+	if need := pause - have; need > 0 {
+		return int((need + frameDur/2) / frameDur)
+	}
+	return 0
 }
 
 // bitrate is the LAME tag's bitrate byte: the stream's bitrate if it is

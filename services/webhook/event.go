@@ -1,5 +1,6 @@
 // Package webhook tells other systems what happened to a narration:
-// narration.completed, narration.failed and narration.deleted events, sent
+// narration.started_audio, narration.completed, narration.failed and
+// narration.deleted events, sent
 // as signed JSON over HTTP POST. The Sender makes one attempt and classifies
 // its failure with package fault, so that the queue's runner retries with
 // backoff what may succeed later and gives up on what cannot.
@@ -19,13 +20,16 @@ type Type string
 
 // Event types.
 const (
-	Completed Type = "narration.completed" // the narration is published
-	Failed    Type = "narration.failed"    // the narration ended failed; Error says why
-	Deleted   Type = "narration.deleted"   // the narration was unpublished
+	// StartedAudio: the first chunk is ready, and StreamURL plays the
+	// narration while the rest is made.
+	StartedAudio Type = "narration.started_audio"
+	Completed    Type = "narration.completed" // the narration is published
+	Failed       Type = "narration.failed"    // the narration ended failed; Error says why
+	Deleted      Type = "narration.deleted"   // the narration was unpublished
 )
 
 // Valid reports whether t is an event type this package sends.
-func (t Type) Valid() bool { return t == Completed || t == Failed || t == Deleted }
+func (t Type) Valid() bool { return t == StartedAudio || t == Completed || t == Failed || t == Deleted }
 
 // Event is the JSON body of a webhook request.
 type Event struct {
@@ -39,14 +43,18 @@ type Event struct {
 
 // Narration is what an event says about the narration.
 type Narration struct {
-	ID          string            `json:"id"` // job id
-	ArticleID   string            `json:"article_id"`
-	Revision    int               `json:"revision"`
-	State       string            `json:"state"`
-	Title       string            `json:"title,omitempty"`
-	Section     string            `json:"section,omitempty"`
-	Publication string            `json:"publication,omitempty"`
-	AudioURL    string            `json:"audio_url,omitempty"`
+	ID          string `json:"id"` // job id
+	ArticleID   string `json:"article_id"`
+	Revision    int    `json:"revision"`
+	State       string `json:"state"`
+	Title       string `json:"title,omitempty"`
+	Section     string `json:"section,omitempty"`
+	Publication string `json:"publication,omitempty"`
+	AudioURL    string `json:"audio_url,omitempty"`
+	// StreamURL plays the narration as it is made (GET /listen/{id});
+	// FirstAudio is how long after submission its first chunk was ready.
+	StreamURL   string            `json:"stream_url,omitempty"`
+	FirstAudio  float64           `json:"first_audio_seconds,omitempty"`
 	Duration    float64           `json:"duration_seconds,omitempty"`
 	Bytes       int64             `json:"bytes,omitempty"`
 	SHA256      string            `json:"sha256,omitempty"`

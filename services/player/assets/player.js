@@ -1,6 +1,9 @@
 // The narration player: custom controls over an <audio> element, a
 // read-along transcript and a chapter list, all read from the page's
-// markup. No network requests of its own, no cookies, no storage.
+// markup. No network requests of its own, no cookies, no storage, except
+// on the page of a narration still being made (data-live), which plays the
+// live stream and looks for the published page every few seconds, then
+// switches to the published file at the same moment, without a pause.
 (function () {
   "use strict";
   var root = document.getElementById("player");
@@ -10,11 +13,28 @@
   var play = $("play"), back = $("back"), forward = $("forward");
   var seek = $("seek"), elapsed = $("elapsed"), total = $("total");
   var speed = $("speed"), status = $("status"), transcript = $("transcript");
-  var sentences = Array.prototype.slice.call(document.querySelectorAll(".transcript .s"));
-  var chapters = Array.prototype.slice.call(document.querySelectorAll(".chapter"));
-  var starts = sentences.map(function (s) { return parseFloat(s.getAttribute("data-start")); });
-  var chapterStarts = chapters.map(function (c) { return parseFloat(c.getAttribute("data-start")); });
+  var sentences, chapters, starts, chapterStarts;
   var active = -1, activeChapter = -1, dragging = false;
+  var live = document.documentElement.hasAttribute("data-live");
+
+  // readMarkup reads the transcript and chapters, again after a switch.
+  function readMarkup() {
+    sentences = Array.prototype.slice.call(document.querySelectorAll(".transcript .s"));
+    chapters = Array.prototype.slice.call(document.querySelectorAll(".chapter"));
+    starts = sentences.map(function (s) { return parseFloat(s.getAttribute("data-start")); });
+    chapterStarts = chapters.map(function (c) { return parseFloat(c.getAttribute("data-start")); });
+    active = -1;
+    activeChapter = -1;
+    chapters.forEach(function (c, i) {
+      c.addEventListener("click", function () { jump(chapterStarts[i]); });
+    });
+    sentences.forEach(function (s, i) {
+      s.addEventListener("click", function () {
+        jump(starts[i]);
+        if (audio.paused) toggle();
+      });
+    });
+  }
 
   // With scripts running, the custom controls replace the native ones.
   audio.removeAttribute("controls");
@@ -99,35 +119,97 @@
   speed.addEventListener("change", function () { setSpeed(parseFloat(speed.value)); });
   seek.addEventListener("input", function () { dragging = true; elapsed.textContent = clock(parseFloat(seek.value)); });
   seek.addEventListener("change", function () { dragging = false; jump(parseFloat(seek.value)); });
-  chapters.forEach(function (c, i) {
-    c.addEventListener("click", function () { jump(chapterStarts[i]); });
-  });
-  sentences.forEach(function (s, i) {
-    s.addEventListener("click", function () {
-      jump(starts[i]);
-      if (audio.paused) toggle();
+  // bindAudio follows an audio element; only the current one counts, so
+  // the live stream's element says nothing once it is switched out.
+  function bindAudio(a) {
+    function on(name, fn) {
+      a.addEventListener(name, function () { if (a === audio) fn(); });
+    }
+    on("loadedmetadata", function () {
+      if (live) return; // a stream has no length
+      seek.max = duration();
+      total.textContent = clock(duration());
+      update();
     });
-  });
-  audio.addEventListener("loadedmetadata", function () {
-    seek.max = duration();
-    total.textContent = clock(duration());
-    update();
-  });
-  audio.addEventListener("play", function () {
-    play.setAttribute("aria-pressed", "true");
-    play.setAttribute("aria-label", "Pause");
-    status.textContent = "";
-    window.requestAnimationFrame(tick);
-  });
-  audio.addEventListener("pause", function () {
-    play.setAttribute("aria-pressed", "false");
-    play.setAttribute("aria-label", "Play");
-    update();
-  });
-  audio.addEventListener("timeupdate", update);
-  audio.addEventListener("seeked", update);
-  audio.addEventListener("ratechange", function () { speed.value = String(audio.playbackRate); });
-  audio.addEventListener("error", function () { status.textContent = "The audio could not be loaded."; });
+    on("play", function () {
+      play.setAttribute("aria-pressed", "true");
+      play.setAttribute("aria-label", "Pause");
+      status.textContent = "";
+      window.requestAnimationFrame(tick);
+    });
+    on("pause", function () {
+      play.setAttribute("aria-pressed", "false");
+      play.setAttribute("aria-label", "Play");
+      update();
+    });
+    on("timeupdate", update);
+    on("seeked", update);
+    on("ratechange", function () { speed.value = String(audio.playbackRate); });
+    on("error", function () { status.textContent = "The audio could not be loaded."; });
+  }
+  readMarkup();
+  bindAudio(audio);
+
+  // switchTo moves playback to the published page's file at the moment the
+  // stream has reached (the same bytes after the file's header, so the
+  // same time), then shows the page's chapters and transcript.
+  function switchTo(doc) {
+    var fresh = doc.getElementById("audio");
+    if (!fresh) return;
+    var next = document.createElement("audio");
+    next.id = "audio";
+    next.preload = "auto";
+    next.setAttribute("aria-describedby", "disclosure");
+    next.playbackRate = audio.playbackRate;
+    bindAudio(next);
+    next.addEventListener("loadedmetadata", function () { next.currentTime = audio.currentTime; }, { once: true });
+    next.addEventListener("seeked", function () {
+      var old = audio, playing = !old.paused && !old.ended;
+      live = false;
+      audio = next;
+      old.replaceWith(next);
+      if (playing) {
+        next.currentTime = old.currentTime; // the stream played on while the file was found
+        var p = next.play();
+        if (p && p.catch) p.catch(function (e) { status.textContent = "Cannot play: " + e.message; });
+      }
+      old.pause();
+      old.removeAttribute("src");
+      old.load();
+      var nav = doc.querySelector(".chapters");
+      if (nav) transcript.parentNode.insertBefore(document.importNode(nav, true), transcript);
+      var t = document.importNode(doc.getElementById("transcript"), true);
+      transcript.replaceWith(t);
+      transcript = t;
+      var notice = $("live");
+      if (notice) notice.remove();
+      document.documentElement.removeAttribute("data-live");
+      back.disabled = forward.disabled = seek.disabled = false;
+      seek.max = duration();
+      total.textContent = clock(duration());
+      readMarkup();
+      update();
+    }, { once: true });
+    next.src = fresh.getAttribute("src");
+  }
+  function watch() {
+    window.setTimeout(function () {
+      window.fetch(window.location.href, { cache: "no-store", credentials: "omit" }).then(function (r) {
+        return r.ok ? r.text() : "";
+      }).then(function (html) {
+        var doc = html ? new DOMParser().parseFromString(html, "text/html") : null;
+        if (doc && !doc.documentElement.hasAttribute("data-live") && doc.getElementById("audio")) {
+          switchTo(doc);
+        } else {
+          watch();
+        }
+      }, watch);
+    }, 2000);
+  }
+  if (live) {
+    back.disabled = forward.disabled = seek.disabled = true;
+    watch();
+  }
 
   document.addEventListener("keydown", function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
