@@ -23,11 +23,11 @@ demo: deps-run
 # The binary is built first: the multi-process and deploy tests build it
 # again, which then only links. The last step runs the tests that score a
 # whole corpus or narrate a whole article without -race, under which they
-# skip themselves (services/internal/race).
+# skip themselves (services/race).
 test: deps-test
 	$(GO) build -o /dev/null ./cmd/narrator
 	PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 25m ./...
-	$(GO) test -run 'TestExtractionBenchmark|TestNarrateSample' ./services/clean ./services/pipeline
+	$(GO) test -run 'TestExtractionBenchmark|TestNarrateSample|TestEvalScores|TestBenchReportIsConsistent' ./services/clean ./services/pipeline ./cmd/narrator
 
 build:
 	$(GO) build -o narrator ./cmd/narrator

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/narrator-project/narrator/services/race"
 	"math"
 	"os/exec"
 	"strings"
@@ -16,6 +17,7 @@ import (
 // faults every chunk is one API call, billed characters are the spoken
 // ones, and both ways of narrating finish every article.
 func TestBenchReportIsConsistent(t *testing.T) {
+	skipUnderRace(t, "TestBenchReportIsConsistent")
 	if _, err := exec.LookPath("lame"); err != nil {
 		t.Fatal("lame not found in PATH: install it (Debian: apt-get install lame)")
 	}
@@ -137,5 +139,16 @@ func TestBenchArticlesCleanToTheirSize(t *testing.T) {
 				t.Errorf("article %d: the script keeps %q", i, junk)
 			}
 		}
+	}
+}
+
+// skipUnderRace skips a test that runs whole pipelines or corpora in
+// process: minutes under the race detector, where the other tests already
+// run the same code's concurrency. make test runs it in its last step,
+// without -race.
+func skipUnderRace(t *testing.T, name string) {
+	t.Helper()
+	if race.Enabled {
+		t.Skipf("runs without -race: go test -run %s ./cmd/narrator (make test does)", name)
 	}
 }

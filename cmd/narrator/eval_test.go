@@ -23,6 +23,7 @@ func corporaOrSkip(t *testing.T) string {
 // normalization ≥ 90% per target class, golden rules ≥ 47 of 48. The
 // command exits non-zero when a target is missed.
 func TestEvalScores(t *testing.T) {
+	skipUnderRace(t, "TestEvalScores")
 	if testing.Short() {
 		t.Skip("corpus scores skipped in short mode")
 	}

@@ -3,7 +3,7 @@ package clean
 import (
 	"context"
 	"errors"
-	"github.com/narrator-project/narrator/services/internal/race"
+	"github.com/narrator-project/narrator/services/race"
 	"os"
 	"path/filepath"
 	"testing"

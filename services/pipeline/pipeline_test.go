@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/narrator-project/narrator/services/internal/race"
+	"github.com/narrator-project/narrator/services/race"
 	"io"
 	"net/http"
 	"net/http/httptest"
