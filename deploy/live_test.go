@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/c2pa"
 	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage/storagetest"
 )
@@ -212,10 +213,26 @@ func startCluster(t *testing.T, nc *natsConf) *cluster {
 const testSecret = "deploy-test-secret-0123456789abcdef"
 
 // fakeSecret is a value of a secret narrator accepts: API tokens in their
-// name:scope:secret form, any other secret as testSecret.
-func fakeSecret(name string) string {
-	if name == "NARRATOR_API_TOKENS" {
+// name:scope:secret form, the C2PA certificate and key as a test pair made
+// in dir, any other secret as testSecret.
+func fakeSecret(t *testing.T, dir, name string) string {
+	switch name {
+	case "NARRATOR_API_TOKENS":
 		return "deploy-test:editor:" + testSecret
+	case "NARRATOR_C2PA_CERT", "NARRATOR_C2PA_KEY":
+		cert, key, _, err := c2pa.TestCredentials(filepath.Join(dir, "c2pa"), "deploy test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := cert
+		if name == "NARRATOR_C2PA_KEY" {
+			f = key
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
 	}
 	return testSecret
 }
@@ -240,7 +257,7 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, hooks *re
 	}
 	for k, v := range pr.env {
 		if strings.HasPrefix(v, "secret:") || v == "(from the pod)" {
-			v = fakeSecret(k)
+			v = fakeSecret(t, dir, k)
 		}
 		env[k] = v
 	}
@@ -262,7 +279,7 @@ func runDeployed(t *testing.T, cl *cluster, gw *storagetest.VersityGW, hooks *re
 	}
 	for k := range env {
 		if strings.HasSuffix(k, "_FILE") && !strings.HasPrefix(env[k], dir) {
-			env[k] = secretFile(k, fakeSecret(strings.TrimSuffix(k, "_FILE")))
+			env[k] = secretFile(k, fakeSecret(t, dir, strings.TrimSuffix(k, "_FILE")))
 		}
 	}
 	if pr.engine() == "openai" {
