@@ -154,6 +154,24 @@ func (s *settings) publisher(ctx context.Context, q *queue.Queue, st storage.Sto
 	return s.pub.open(st, s.publicURL(), pipeline.Feeds(q))
 }
 
+// connectPublisher opens the queue, the store and the publisher, for the
+// feeds commands; the caller closes the queue.
+func (s *settings) connectPublisher(ctx context.Context) (*queue.Queue, *publish.Publisher, error) {
+	log, q, err := s.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.openStore(ctx)
+	if err == nil {
+		var pub *publish.Publisher
+		if pub, _, err = s.publisher(ctx, q, st, log); err == nil {
+			return q, pub, nil
+		}
+	}
+	q.Close()
+	return nil, nil, err
+}
+
 func runFeedsRebuild(ctx context.Context, args []string, io stdio) error {
 	var s settings
 	fs := newFlags("feeds rebuild", "[flags]", io)
@@ -165,19 +183,11 @@ func runFeedsRebuild(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"feeds rebuild takes no arguments"}
 	}
-	log, q, err := s.connect(ctx)
+	q, pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
-	st, err := s.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	pub, _, err := s.publisher(ctx, q, st, log)
-	if err != nil {
-		return err
-	}
 	moved, err := pub.RewriteURLs(ctx)
 	if err != nil {
 		return err
@@ -210,19 +220,11 @@ func runFeedsCheck(ctx context.Context, args []string, io stdio) error {
 	if fs.NArg() != 0 {
 		return usageError{"feeds check takes no arguments"}
 	}
-	log, q, err := s.connect(ctx)
+	q, pub, err := s.connectPublisher(ctx)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
-	st, err := s.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	pub, _, err := s.publisher(ctx, q, st, log)
-	if err != nil {
-		return err
-	}
 	guard, err := s.guard()
 	if err != nil {
 		return err
