@@ -34,8 +34,9 @@ func withCPU(ctx context.Context, p *Pipeline, prio queue.Priority) context.Cont
 	return context.WithValue(ctx, cpuKey{}, func(fn func()) error { return p.onCPU(ctx, prio, fn) })
 }
 
-// onCPU runs fn on a CPU slot if ctx carries them, else at once.
-func onCPU(ctx context.Context, fn func()) error {
+// onCPUSlot runs fn on a CPU slot if ctx carries them (withCPU), else at
+// once.
+func onCPUSlot(ctx context.Context, fn func()) error {
 	if run, ok := ctx.Value(cpuKey{}).(func(func()) error); ok {
 		return run(fn)
 	}
@@ -51,7 +52,7 @@ func (c Config) checkChunk(ctx context.Context, audio []byte, req synth.Request,
 		ck  *stitch.ChunkCheck
 		err error
 	)
-	if cerr := onCPU(ctx, func() {
+	if cerr := onCPUSlot(ctx, func() {
 		ck, err = stitch.CheckChunk(ctx, bytes.NewReader(audio), req.Text, want.MP3(), c.stitchConfig(req.Speed))
 	}); cerr != nil {
 		return synth.Verdict{}, cerr
