@@ -26,6 +26,7 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/c2pa"
+	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/webhook"
 	"github.com/narrator-project/narrator/storage/storagetest"
 )
@@ -552,7 +553,7 @@ func servingConsumers(ctx context.Context, cl *cluster, stages []string) []strin
 				listening += sz.Total
 			}
 		}
-		for _, c := range queue.Consumers(stage) {
+		for _, c := range pipeline.Consumers(stage) {
 			if listening > 0 && slices.Contains(exist, c) {
 				out = append(out, c)
 			}

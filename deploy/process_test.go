@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/pipeline"
 )
 
 // process is one narrator process a deployment starts: a compose service
@@ -133,7 +133,7 @@ func (pr *process) engine() string {
 func (pr *process) consumers(c *cli) []string {
 	var out []string
 	for _, s := range pr.stageNames(c) {
-		out = append(out, queue.Consumers(s)...)
+		out = append(out, pipeline.Consumers(s)...)
 	}
 	return out
 }

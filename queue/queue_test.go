@@ -218,6 +218,32 @@ func TestRunnerMapsErrorsToAcks(t *testing.T) {
 }
 
 func TestHigherPriorityGoesFirst(t *testing.T) {
+	var tasks []Message
+	for i := range 2 {
+		tasks = append(tasks, Message{ID: fmt.Sprint("low", i), Priority: Low},
+			Message{ID: fmt.Sprint("normal", i), Priority: Normal}, Message{ID: fmt.Sprint("high", i), Priority: High})
+	}
+	// A task republished in another lane is the same task: dropped.
+	tasks = append(tasks, Message{ID: "normal0", Priority: High})
+	checkOrder(t, false, tasks, "high0 high1 normal0 normal1 low0 low1")
+}
+
+// TestBandsOrderALane: in a banded stage the First tasks of a lane go
+// before its Soon ones and those before the rest, whenever each was
+// published; a higher lane still goes before every band of a lower one.
+func TestBandsOrderALane(t *testing.T) {
+	checkOrder(t, true, []Message{
+		{ID: "old-later0"}, {ID: "old-later1"}, {ID: "old-soon", Band: Soon},
+		{ID: "low-first", Priority: Low, Band: First},
+		{ID: "new-first", Band: First}, {ID: "new-soon", Band: Soon}, {ID: "new-later"},
+		{ID: "high-later", Priority: High},
+	}, "high-later new-first old-soon new-soon old-later0 old-later1 new-later low-first")
+}
+
+// checkOrder queues tasks while a stage's only worker is busy, then checks
+// the order it runs them in, and that each runs once.
+func checkOrder(t *testing.T, banded bool, tasks []Message, want string) {
+	t.Helper()
 	q := newQueue(t, Config{})
 	ctx := context.Background()
 	var (
@@ -226,7 +252,8 @@ func TestHigherPriorityGoesFirst(t *testing.T) {
 		ran     = make(chan string, 20)
 	)
 	runStage(t, q, Stage[task, struct{}]{
-		Name: "ordered",
+		Name:   "ordered",
+		Banded: banded,
 		Do: func(ctx context.Context, in task) (struct{}, error) {
 			if in.ID == "busy" {
 				close(started)
@@ -237,25 +264,22 @@ func TestHigherPriorityGoesFirst(t *testing.T) {
 		},
 		Fail: func(context.Context, task, error) error { return nil },
 	})
-	publish := func(id string, p Priority) {
+	publish := func(m Message) {
 		t.Helper()
-		if err := q.Publish(ctx, Message{Stage: "ordered", ID: id, Priority: p, Data: task{ID: id}}); err != nil {
+		m.Stage, m.Data = "ordered", task{ID: m.ID}
+		if err := q.Publish(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// While the only worker is busy, tasks of every priority queue up.
-	publish("busy", "")
+	// While the only worker is busy, the tasks queue up.
+	publish(Message{ID: "busy"})
 	<-started
-	for i := range 2 {
-		publish(fmt.Sprint("low", i), Low)
-		publish(fmt.Sprint("normal", i), Normal)
-		publish(fmt.Sprint("high", i), High)
+	for _, m := range tasks {
+		publish(m)
 	}
-	// A task republished in another lane is the same task: dropped.
-	publish("normal0", High)
 	close(release)
-	var order []string
-	for range 7 {
+	order := []string{<-ran}
+	for range strings.Fields(want) {
 		select {
 		case id := <-ran:
 			order = append(order, id)
@@ -263,11 +287,10 @@ func TestHigherPriorityGoesFirst(t *testing.T) {
 			t.Fatalf("ran %v, then nothing", order)
 		}
 	}
-	want := "busy high0 high1 normal0 normal1 low0 low1"
-	if got := strings.Join(order, " "); got != want {
-		t.Errorf("ran %s, want %s", got, want)
+	if got := strings.Join(order, " "); got != "busy "+want {
+		t.Errorf("ran %s, want busy %s", got, want)
 	}
-	if err := q.WaitIdle(ctx, "ordered"); err != nil {
+	if err := q.WaitIdle(ctx, Consumers("ordered", banded)...); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ type Message struct {
 	ID       string   // Nats-Msg-Id: republishing the same id is dropped by JetStream
 	Data     any      // encoded as JSON
 	Priority Priority // the lane the task waits in; empty is Normal
+	Band     Band     // how soon the task is needed, within its lane; a stage with Banded set reads it
 }
 
 // Priority orders a stage's tasks: a worker takes the High tasks waiting
@@ -66,17 +68,78 @@ func (p Priority) lane() string {
 
 func laneSubject(stage string, p Priority) string { return taskSubject + stage + p.lane() }
 
+// Band orders the tasks of one lane of a Banded stage by how soon they are
+// needed: a worker takes the lane's First tasks, then its Soon ones, then
+// the rest. Each band is a subject and consumer of its own, the lane's
+// suffixed with ".first" or ".soon"; Later, the zero value, is the lane's
+// own. Narration bands its synthesis tasks by where the chunk falls in
+// the listening, so the opening of a story submitted now is synthesized
+// before the later chunks of stories submitted earlier at the same
+// priority, and playback started on the first chunks does not catch up
+// with synthesis.
+type Band int
+
+// Bands, later first; a worker takes them in the reverse order.
+const (
+	Later Band = iota
+	Soon
+	First
+)
+
+var bands = []Band{First, Soon, Later}
+
+func (b Band) suffix() string {
+	switch b {
+	case First:
+		return ".first"
+	case Soon:
+		return ".soon"
+	}
+	return ""
+}
+
+func (b Band) String() string { return cmp.Or(strings.TrimPrefix(b.suffix(), "."), "later") }
+
+// queueOf is one consumer of a stage: a lane, and a band of it.
+type queueOf struct {
+	lane Priority
+	band Band
+}
+
+func (c queueOf) subject(stage string) string { return laneSubject(stage, c.lane) + c.band.suffix() }
+func (c queueOf) consumer(stage string) string {
+	return consumerName(stage + c.lane.lane() + c.band.suffix())
+}
+
+// queuesOf lists a stage's consumers in the order a worker takes tasks
+// from them: by lane, highest first, and within a lane (of a banded stage)
+// by band, First first.
+func queuesOf(banded bool) []queueOf {
+	var out []queueOf
+	for _, p := range lanes {
+		if !banded {
+			out = append(out, queueOf{lane: p})
+			continue
+		}
+		for _, b := range bands {
+			out = append(out, queueOf{lane: p, band: b})
+		}
+	}
+	return out
+}
+
 // WakeSubject is the plain NATS subject a stage's idle workers listen on
 // to hear of new tasks at once; some worker of the stage is running while
 // it has a subscriber.
 func WakeSubject(stage string) string { return wakeSubject + stage }
 
 // Consumers returns the names of a stage's durable consumers, one per
-// priority lane, highest first: what an autoscaler watches for lag.
-func Consumers(stage string) []string {
-	out := make([]string, len(lanes))
-	for i, p := range lanes {
-		out[i] = consumerName(stage + p.lane())
+// priority lane, highest first, and for a banded stage one per band of
+// each lane, First first: what an autoscaler watches for lag.
+func Consumers(stage string, banded bool) []string {
+	var out []string
+	for _, c := range queuesOf(banded) {
+		out = append(out, c.consumer(stage))
 	}
 	return out
 }
@@ -94,7 +157,7 @@ func (q *Queue) Publish(ctx context.Context, m Message) error {
 	if id == "" {
 		id = nonce()
 	}
-	msg := &nats.Msg{Subject: laneSubject(m.Stage, m.Priority), Data: data}
+	msg := &nats.Msg{Subject: queueOf{lane: m.Priority, band: m.Band}.subject(m.Stage), Data: data}
 	injectTrace(ctx, msg)
 	err = q.call(ctx, func(ctx context.Context) error {
 		_, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
@@ -144,6 +207,10 @@ type Stage[In, Out any] struct {
 	Drain time.Duration
 	// Logger receives the stage's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Banded splits each lane into bands (see Band), taken First first.
+	// Its publishers set Message.Band; tasks of an unbanded stage must
+	// leave it Later.
+	Banded bool
 }
 
 func (s *Stage[In, Out]) setDefaults(q *Queue) {
@@ -189,20 +256,26 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 	if s.Do == nil || s.Fail == nil || s.Name == "" {
 		return errors.New("queue: a stage needs a Name, Do and Fail")
 	}
-	if strings.HasSuffix(s.Name, High.lane()) || strings.HasSuffix(s.Name, Low.lane()) {
-		return fmt.Errorf("queue: stage name %q ends in a priority lane's name", s.Name)
+	for _, suffix := range []string{High.lane(), Low.lane(), First.suffix(), Soon.suffix()} {
+		if strings.HasSuffix(s.Name, suffix) {
+			return fmt.Errorf("queue: stage name %q ends in %q, a lane's or band's name", s.Name, suffix)
+		}
 	}
 	r := &runner[In, Out]{q: q, s: s, log: s.Logger.With("stage", s.Name), halted: make(chan struct{})}
-	names := Consumers(s.Name)
-	cons := make([]jetstream.Consumer, len(lanes))
-	for i, p := range lanes {
-		name := names[i]
+	queues := queuesOf(s.Banded)
+	cons := make([]jetstream.Consumer, len(queues))
+	for i, qu := range queues {
+		name := qu.consumer(s.Name)
+		desc := fmt.Sprintf("narrator %s workers, %s priority", s.Name, qu.lane)
+		if s.Banded {
+			desc += ", " + qu.band.String() + " band"
+		}
 		var c jetstream.Consumer
 		err := q.await(ctx, func(ctx context.Context) (err error) {
 			c, err = q.js.CreateOrUpdateConsumer(ctx, TaskStream, jetstream.ConsumerConfig{
 				Durable:       name,
-				Description:   fmt.Sprintf("narrator %s workers, %s priority", s.Name, p),
-				FilterSubject: laneSubject(s.Name, p),
+				Description:   desc,
+				FilterSubject: qu.subject(s.Name),
 				AckPolicy:     jetstream.AckExplicitPolicy,
 				AckWait:       q.cfg.AckWait,
 				MaxDeliver:    s.MaxDeliver,
@@ -265,7 +338,7 @@ func Run[In, Out any](ctx context.Context, q *Queue, s Stage[In, Out]) error {
 		case free <- struct{}{}:
 		case <-ctx.Done():
 		}
-		msg, lane := r.next(ctx, cons, wake, func() bool { return int(low.Load()) < lowCap })
+		msg, lane := r.next(ctx, queues, cons, wake, func() bool { return int(low.Load()) < lowCap })
 		if msg == nil {
 			break
 		}
@@ -304,10 +377,10 @@ type runner[In, Out any] struct {
 // retries whose delay has passed and tasks of workers that died.
 const idlePoll = time.Second
 
-// next returns the first task of the highest lane that has one (the Low
-// lane only while lowOK), and its lane, waiting until a task is published
-// or idlePoll passes; nil once the stage stops.
-func (r *runner[In, Out]) next(ctx context.Context, cons []jetstream.Consumer, wake <-chan struct{}, lowOK func() bool) (jetstream.Msg, Priority) {
+// next returns the first task of the first of queues that has one (those of
+// the Low lane only while lowOK), and its lane, waiting until a task is
+// published or idlePoll passes; nil once the stage stops.
+func (r *runner[In, Out]) next(ctx context.Context, queues []queueOf, cons []jetstream.Consumer, wake <-chan struct{}, lowOK func() bool) (jetstream.Msg, Priority) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -318,7 +391,7 @@ func (r *runner[In, Out]) next(ctx context.Context, cons []jetstream.Consumer, w
 		}
 		var errs []error
 		for i, c := range cons {
-			if lanes[i] == Low && !lowOK() {
+			if queues[i].lane == Low && !lowOK() {
 				continue
 			}
 			msg, err := fetch(c)
@@ -327,7 +400,7 @@ func (r *runner[In, Out]) next(ctx context.Context, cons []jetstream.Consumer, w
 					r.settle(msg.Nak()) // fetched as shutdown began: hand it back
 					return nil, ""
 				}
-				return msg, lanes[i]
+				return msg, queues[i].lane
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -542,12 +615,13 @@ func taskAttrs(in any) []any {
 	return nil
 }
 
-// WaitIdle waits until a stage has no task waiting or in progress, or ctx
-// is done: a command that ran stages itself lets their last tasks finish.
-func (q *Queue) WaitIdle(ctx context.Context, stage string) error {
+// WaitIdle waits until the named consumers (Consumers) have no task
+// waiting or in progress, or ctx is done: a command that ran stages itself
+// lets their last tasks finish.
+func (q *Queue) WaitIdle(ctx context.Context, consumers ...string) error {
 	for {
 		busy := false
-		for _, name := range Consumers(stage) {
+		for _, name := range consumers {
 			var info *jetstream.ConsumerInfo
 			err := q.call(ctx, func(ctx context.Context) error {
 				cons, err := q.js.Consumer(ctx, TaskStream, name)
@@ -557,7 +631,7 @@ func (q *Queue) WaitIdle(ctx context.Context, stage string) error {
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("queue: stage %s: %w", stage, err)
+				return fmt.Errorf("queue: consumer %s: %w", name, err)
 			}
 			busy = busy || info.NumPending > 0 || info.NumAckPending > 0
 		}

@@ -418,7 +418,7 @@ func TestBudgets(t *testing.T) {
 		}
 		// The job failed with the first chunk refused; let the chunks
 		// already in flight finish and settle.
-		if err := h.q.WaitIdle(t.Context(), "synth.openai"); err != nil {
+		if err := h.q.WaitIdle(t.Context(), pipeline.Consumers("synth.openai")...); err != nil {
 			t.Fatal(err)
 		}
 		billed := 0
@@ -699,7 +699,7 @@ func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.q.WaitIdle(ctx, pipeline.StageChunk); err != nil {
+	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)...); err != nil {
 		t.Fatal(err)
 	}
 	close(g.release)
@@ -737,6 +737,71 @@ func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	}
 	if u.Priority != queue.High || b.Priority != queue.Low {
 		t.Errorf("priorities recorded %q and %q", u.Priority, b.Priority)
+	}
+}
+
+// TestOpeningOvertakesEarlierStories: at the same priority, the chunks a
+// listener hears first go before the later chunks of a story submitted
+// earlier, so a story's playback can start while a long read synthesizes.
+func TestOpeningOvertakesEarlierStories(t *testing.T) {
+	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1, Tones: true}, synth.OpenAIConfig{})
+	g := &gated{Provider: prov, started: make(chan struct{}), release: make(chan struct{})}
+	h := start(t, g, nil, withConfig(pipeline.Config{TargetChars: 300, FirstChars: -1, Concurrency: map[string]int{"synth": 1}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// Five paragraphs of about 230 characters, a chunk each: only the fifth
+	// starts after the first minute of listening (900 characters).
+	var ps []string
+	for i := range 5 {
+		p := fmt.Sprintf("Paragraph %d of the long read.", i+1)
+		for len(p) < 220 {
+			p += " The council met again on Tuesday to weigh the plan for the harbour."
+		}
+		ps = append(ps, p)
+	}
+	long, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "long", Kind: "text", Body: []byte("The harbour plan: a backlog of years\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.started: // the title chunk, held while the rest queue up
+	case <-ctx.Done():
+		t.Fatal("the long read never reached synthesis")
+	}
+	short, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "short", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.q.Follow(ctx, short.ID, short.Revision, func(e queue.Event) bool {
+		return e.Kind != queue.EventStageDone || e.Stage != pipeline.StageChunk
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)...); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	for _, j := range []queue.Job{short, long} {
+		if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	at := func(marker string) int {
+		i := slices.IndexFunc(g.spoken, func(s string) bool { return strings.Contains(s, marker) })
+		if i < 0 {
+			t.Fatalf("%q never spoken: %q", marker, g.spoken)
+		}
+		return i
+	}
+	// The long read's first minute, then the short story, whole; then the
+	// rest of the long read.
+	bridge := at("bridge reopened")
+	if p4, p5 := at("Paragraph four "), at("Paragraph five "); !(p4 < bridge && bridge < p5) {
+		t.Errorf("chunks spoken in the order %q: want the short story between paragraphs four and five of the long read", g.spoken)
 	}
 }
 

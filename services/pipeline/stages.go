@@ -118,13 +118,19 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 		return nil, err
 	}
 	next := make([]queue.Message, len(chunks))
+	before := 0
 	for i, ch := range chunks {
-		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: utf8.RuneCountInString(ch.Text)}); err != nil {
+		n := utf8.RuneCountInString(ch.Text)
+		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: n}); err != nil {
 			return nil, err
 		}
 		ct := t
 		ct.Chunk = i
 		next[i] = ct.to(synthStage(j.Options.Provider))
+		// The chunks heard first are synthesized first, ahead of the later
+		// chunks of stories submitted earlier in the same lane.
+		next[i].Band = listenedBand(before)
+		before += n
 	}
 	if _, err := p.finish(ctx, t, StageChunk, func(j *queue.Job) {
 		j.Chunks, j.Estimate = len(chunks), estimate

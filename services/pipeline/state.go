@@ -26,6 +26,7 @@ func stage(name string, p *Pipeline, do func(ctx context.Context, t Task) ([]que
 		Name:        name,
 		Concurrency: p.cfg.concurrency(name),
 		Logger:      p.Logger,
+		Banded:      banded(name),
 		Do: func(ctx context.Context, t Task) ([]queue.Message, error) {
 			next, err := do(ctx, t)
 			if errors.Is(err, errStale) {

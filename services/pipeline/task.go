@@ -32,6 +32,29 @@ func Stages(providers ...string) []string {
 
 func synthStage(provider string) string { return StageSynth + "." + provider }
 
+// banded reports whether a stage's lanes are split into bands by how soon
+// a listener needs the task (queue.Band): synthesis, whose tasks are a
+// story's chunks in reading order.
+func banded(stage string) bool { return strings.HasPrefix(stage, StageSynth+".") }
+
+// Consumers returns the names of a stage's durable consumers on the task
+// stream, in the order its workers take tasks from them.
+func Consumers(stage string) []string { return queue.Consumers(stage, banded(stage)) }
+
+// listenedBand is the band of a chunk that starts after the given number
+// of characters: the chunks heard in the first minute, about 900
+// characters at a narrator's 15 a second, go first; those of the next four
+// minutes next; the rest after them.
+func listenedBand(charsBefore int) queue.Band {
+	switch {
+	case charsBefore < 900:
+		return queue.First
+	case charsBefore < 4500:
+		return queue.Soon
+	}
+	return queue.Later
+}
+
 // Task is the message every stage receives: which job revision to work on
 // and, for synthesis, which chunk. Everything else is read from job state
 // and blobs, so tasks stay small and a redelivered task sees the latest.
