@@ -70,6 +70,25 @@ func TestListeningCheckWarnsOrRepairs(t *testing.T) {
 			case tc.warning != "" && (chunks != j.Chunks || !mentioned):
 				t.Errorf("warnings %v, want %s about each of %d chunks, one mentioning %q", j.Warnings, tc.warning, j.Chunks, tc.mentions)
 			}
+			// Where most words were heard as written (a sentence left out
+			// takes its neighbours' times), the transcript times them;
+			// unheard, it apportions.
+			m, err := h.p.Publisher.Manifest(t.Context(), j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			timed := 0
+			for _, s := range m.Sentences {
+				if len(s.Words) > 0 {
+					timed++
+					if got := s.Words[len(s.Words)-1].Text; !strings.HasSuffix(s.Text, got) || s.Words[0].Start < s.Start {
+						t.Errorf("sentence %+v: words do not cover it", s)
+					}
+				}
+			}
+			if want := tc.name != "unheard"; (timed == len(m.Sentences)) != want {
+				t.Errorf("%d of %d sentences have word times; want all: %v", timed, len(m.Sentences), want)
+			}
 		})
 	}
 }

@@ -477,6 +477,10 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 	if err := p.Queue.Blobs().GetJSON(ctx, resultBlob(t), &res); err != nil {
 		return nil, err
 	}
+	heard, err := p.heardWords(ctx, t)
+	if err != nil {
+		return nil, err
+	}
 	audio, err := p.Queue.Blobs().Open(ctx, outputBlob(t))
 	if err != nil {
 		return nil, err
@@ -487,6 +491,7 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		Key:         j.ID,
 		Script:      s,
 		Chunks:      plan,
+		Heard:       heard,
 		Result:      res.Result,
 		Audio:       audio,
 		Size:        res.Bytes,
@@ -520,6 +525,32 @@ func (p *Pipeline) publish(ctx context.Context, t Task) ([]queue.Message, error)
 		p.Logger.Warn("delete the published stitched file from NATS", "job_id", t.Job, "err", err)
 	}
 	return append([]queue.Message{feedTask(t, "publish")}, p.notify(done, webhook.Completed)...), nil
+}
+
+// heardWords returns the times the listening check heard each chunk's
+// words at, kept beside the chunk's audio (nil for a chunk without them).
+func (p *Pipeline) heardWords(ctx context.Context, t Task) ([][]publish.WordTime, error) {
+	statuses, err := p.Queue.Jobs().Chunks(ctx, t.Job, t.Rev)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]publish.WordTime, len(statuses))
+	for i, st := range statuses {
+		if st.Audio == "" {
+			continue
+		}
+		h, err := synth.LoadHeard(ctx, p.Audio, st.Audio)
+		if err != nil {
+			return nil, err
+		}
+		if h == nil {
+			continue
+		}
+		for _, w := range h.Words {
+			out[i] = append(out[i], publish.WordTime{Start: w.Start, End: w.End, From: w.From, To: w.To, Heard: w.Heard})
+		}
+	}
+	return out, nil
 }
 
 // feedTask asks for the feeds to be rebuilt after a change to a job.

@@ -186,6 +186,7 @@ type state struct {
 	Paused    bool    `json:"paused"`
 	On        int     `json:"on"`
 	OnText    string  `json:"onText"`
+	Word      string  `json:"word"` // the word highlighted
 	Count     int     `json:"count"`
 	ReadyMeta bool    `json:"ready"`
 	Duration  float64 `json:"duration"`
@@ -195,7 +196,8 @@ const stateJS = `(() => {
   const a = document.getElementById("audio");
   const s = Array.from(document.querySelectorAll(".transcript .s"));
   const on = s.findIndex(x => x.classList.contains("on"));
-  return {t: a.currentTime, paused: a.paused, on: on, onText: on >= 0 ? s[on].textContent : "",
+  const w = document.querySelector(".transcript .w.on");
+  return {t: a.currentTime, paused: a.paused, on: on, onText: on >= 0 ? s[on].textContent : "", word: w ? w.textContent : "",
           count: s.length, ready: a.readyState >= 1, duration: a.duration || 0};
 })()`
 
@@ -235,6 +237,22 @@ func expected(m *publish.Manifest, t float64) int {
 		}
 	}
 	return i
+}
+
+// expectedWord returns the word the player must mark at t: the last of
+// the highlighted sentence's words that starts at or before it.
+func expectedWord(m *publish.Manifest, t float64) string {
+	i := expected(m, t)
+	if i < 0 {
+		return ""
+	}
+	w := ""
+	for _, x := range m.Sentences[i].Words {
+		if float64(x.Start) <= t+0.0005 {
+			w = x.Text
+		}
+	}
+	return w
 }
 
 // trueDuration decodes the MP3 as players do (ffmpeg, honouring the LAME
@@ -280,7 +298,7 @@ const controlsJS = `(() => ({
 func TestPlayerInChromium(t *testing.T) {
 	b := newBrowser(t)
 	e := newEnv(t, player.Config{Download: true})
-	n, pub, audio := e.publish(t, publishtest.Options{Title: hostileTitle})
+	n, pub, audio := e.publish(t, publishtest.Options{Title: hostileTitle, Heard: true})
 	m, err := e.pub.Manifest(t.Context(), n.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -324,6 +342,13 @@ func TestPlayerInChromium(t *testing.T) {
 			s = b.waitFor(t, "pause", func(s state) bool { return s.Paused && s.On == expected(m, s.T) })
 			if s.On <= 0 || s.OnText != m.Sentences[s.On].Text || expected(m, mid) == 0 {
 				t.Errorf("at %.3f s the player highlights sentence %d %q, want %d", s.T, s.On, s.OnText, expected(m, s.T))
+			}
+			// With heard word times, the word being said is marked too.
+			if len(m.Sentences[s.On].Words) == 0 {
+				t.Fatalf("sentence %d has no word times: %+v", s.On, m.Sentences[s.On])
+			}
+			if s.Word == "" || s.Word != expectedWord(m, s.T) {
+				t.Errorf("at %.3f s the player marks the word %q, want %q", s.T, s.Word, expectedWord(m, s.T))
 			}
 			b.screenshot(t, "player-"+pg.name+"-playing")
 

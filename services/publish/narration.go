@@ -25,6 +25,10 @@ type Narration struct {
 	Script script.Script
 	// Chunks are the chunks in the order they were joined.
 	Chunks []script.Chunk
+	// Heard are the times speech recognition heard each chunk's words at,
+	// one list per chunk (nil where none), from the listening check: the
+	// transcript, paragraphs and the player's read-along follow them.
+	Heard [][]WordTime
 	// Result is the stitcher's account of the joined file.
 	Result *stitch.Result
 	// Audio yields the MP3: Size bytes whose SHA-256 is SHA256 (hex).
@@ -100,7 +104,7 @@ func (p *Publisher) prepare(ctx context.Context, n Narration) (*Manifest, []byte
 	case n.Size <= 0 || n.Size != n.Result.Bytes:
 		return nil, nil, nil, bad("audio size %d does not match the stitched file's %d bytes", n.Size, n.Result.Bytes)
 	}
-	sentences, paras, sections, err := timing(n.Chunks, n.Result.Chunks, n.Script)
+	sentences, paras, sections, err := timing(n.Chunks, n.Result.Chunks, n.Heard, n.Script)
 	if err != nil {
 		return nil, nil, nil, permanent(err)
 	}

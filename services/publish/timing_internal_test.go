@@ -2,9 +2,11 @@ package publish
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/narrator-project/narrator/services/align"
 	"github.com/narrator-project/narrator/services/script"
 	"github.com/narrator-project/narrator/services/stitch"
 )
@@ -30,7 +32,7 @@ func TestTimingPlacesSentencesParagraphsAndSections(t *testing.T) {
 		{Index: 2, Start: ms(8700), End: ms(9700), Pause: ms(1500)},
 		{Index: 3, Start: ms(10300), End: ms(12300), Pause: ms(600)},
 	}
-	sentences, paras, sections, err := timing(chunks, spans, s)
+	sentences, paras, sections, err := timing(chunks, spans, nil, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +97,73 @@ func TestTimingRejectsSpansThatDoNotMatchTheChunks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, _, err := timing(one, tc.spans, script.Script{}); !errors.Is(err, ErrInvalidNarration) {
+			if _, _, _, err := timing(one, tc.spans, nil, script.Script{}); !errors.Is(err, ErrInvalidNarration) {
 				t.Fatalf("err = %v, want ErrInvalidNarration", err)
 			}
 		})
+	}
+}
+
+// TestHeardTimesPlaceSentencesAndWords: with the listening check's word
+// times, a sentence starts where its first word was heard (not where its
+// share of characters would put it) and each word as shown, "42%"
+// included, takes the times of the words spoken for it.
+func TestHeardTimesPlaceSentencesAndWords(t *testing.T) {
+	ch := script.Chunk{Index: 0, Sentences: []script.Sentence{
+		{Text: "Rates rose 42% in May.", Spoken: "Rates rose forty-two percent in May."},
+		{Text: "Markets fell.", Spoken: "Markets fell."},
+	}}
+	ch.Text = ch.Sentences[0].Spoken + " " + ch.Sentences[1].Spoken
+	// Heard as the listening check records it: each normalized word of the
+	// chunk's text with its token's offsets, 0.4 s a word, and a long
+	// pause (1.5 s) before the second sentence.
+	var words []WordTime
+	at := 0.2
+	for _, w := range align.Words(ch.Text) {
+		if w.Text == "markets" {
+			at += 1.5
+		}
+		words = append(words, WordTime{Start: w.Start, End: w.End, From: at, To: at + 0.3, Heard: true})
+		at += 0.4
+	}
+	sp := stitch.Span{Index: 0, Start: 10 * time.Second, End: 10*time.Second + time.Duration((at+0.3)*float64(time.Second))}
+	got, _, _, err := timing([]script.Chunk{ch}, []stitch.Span{sp}, [][]WordTime{words}, script.Script{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "markets" is the eighth word: 7 × 0.4 + 0.2 + 1.5.
+	if markets := Seconds(10 + 0.2 + 7*0.4 + 1.5); !near(got[1].Start, markets) || !near(got[0].End, markets) {
+		t.Errorf("second sentence starts at %v (first ends %v), want %v where it was heard", got[1].Start, got[0].End, markets)
+	}
+	if got[0].Start != 10 || !near(got[1].End, secs(sp.End)) {
+		t.Errorf("sentences span %v-%v, want the chunk's %v-%v", got[0].Start, got[1].End, secs(sp.Start), secs(sp.End))
+	}
+	var shown []string
+	for _, w := range got[0].Words {
+		shown = append(shown, w.Text)
+	}
+	if strings.Join(shown, " ") != got[0].Text {
+		t.Fatalf("words %q do not make the sentence %q", shown, got[0].Text)
+	}
+	// "42%" is forty, two, percent: words 3 to 5, from 10 + 0.2 + 2 × 0.4.
+	if w := got[0].Words[2]; w.Text != "42%" || !near(w.Start, 11.0) || !near(w.End, Seconds(10+0.2+4*0.4+0.3)) {
+		t.Errorf("42%% = %+v, want 11.0-%.1f", w, 10+0.2+4*0.4+0.3)
+	}
+	for i := 1; i < len(got[0].Words); i++ {
+		if got[0].Words[i].Start < got[0].Words[i-1].Start {
+			t.Errorf("word %d starts before the word before it: %+v", i, got[0].Words)
+		}
+	}
+
+	// Mostly misheard: the characters decide again, and no word is timed.
+	for i := range words {
+		words[i].Heard = i%3 == 0
+	}
+	got, _, _, err = timing([]script.Chunk{ch}, []stitch.Span{sp}, [][]WordTime{words}, script.Script{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Words != nil || near(got[1].Start, Seconds(10+0.2+7*0.4+1.5)) {
+		t.Errorf("with a third of the words heard, sentence 2 starts at %v with words %v; want it apportioned, untimed", got[1].Start, got[0].Words)
 	}
 }

@@ -340,15 +340,29 @@ func heardFinding(v *Verdict, h *Heard) {
 
 // cachedHeard reads the listening record kept with a cached chunk.
 func (s *Synthesizer) cachedHeard(ctx context.Context, key string) (*Heard, bool) {
-	b, err := s.cache.Get(ctx, heardKey(key))
-	if err != nil {
+	if s.cache == nil {
 		return nil, false
+	}
+	h, err := LoadHeard(ctx, s.cache, key)
+	return h, err == nil && h != nil
+}
+
+// LoadHeard returns the listening check's record of the chunk whose audio
+// is kept under key in c, or nil when it has none (the check was off, or
+// the audio came from a cache filled before it).
+func LoadHeard(ctx context.Context, c Cache, key string) (*Heard, error) {
+	b, err := c.Get(ctx, heardKey(key))
+	if errors.Is(err, ErrNotCached) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	var h Heard
-	if json.Unmarshal(b, &h) != nil {
-		return nil, false
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("synth: listening record of %s: %w", key, err)
 	}
-	return &h, true
+	return &h, nil
 }
 
 // keepHeard stores the listening record beside the chunk's audio.

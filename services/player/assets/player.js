@@ -13,8 +13,8 @@
   var play = $("play"), back = $("back"), forward = $("forward");
   var seek = $("seek"), elapsed = $("elapsed"), total = $("total");
   var speed = $("speed"), status = $("status"), transcript = $("transcript");
-  var sentences, chapters, starts, chapterStarts;
-  var active = -1, activeChapter = -1, dragging = false;
+  var sentences, chapters, starts, chapterStarts, wordEls, wordStarts;
+  var active = -1, activeChapter = -1, activeWord = null, dragging = false;
   var live = document.documentElement.hasAttribute("data-live");
 
   // readMarkup reads the transcript and chapters, again after a switch.
@@ -22,6 +22,11 @@
     sentences = Array.prototype.slice.call(document.querySelectorAll(".transcript .s"));
     chapters = Array.prototype.slice.call(document.querySelectorAll(".chapter"));
     starts = sentences.map(function (s) { return parseFloat(s.getAttribute("data-start")); });
+    // Words are timed where speech recognition heard them (see the
+    // listening check); sentences without them highlight whole.
+    wordEls = sentences.map(function (s) { return Array.prototype.slice.call(s.querySelectorAll(".w")); });
+    wordStarts = wordEls.map(function (ws) { return ws.map(function (w) { return parseFloat(w.getAttribute("data-start")); }); });
+    activeWord = null;
     chapterStarts = chapters.map(function (c) { return parseFloat(c.getAttribute("data-start")); });
     active = -1;
     activeChapter = -1;
@@ -83,6 +88,12 @@
       if (active >= 0) { sentences[active].classList.remove("on"); sentences[active].removeAttribute("aria-current"); }
       active = i;
       if (i >= 0) { sentences[i].classList.add("on"); sentences[i].setAttribute("aria-current", "true"); follow(sentences[i]); }
+    }
+    var w = active >= 0 ? wordEls[active][last(wordStarts[active], t)] || null : null;
+    if (w !== activeWord) {
+      if (activeWord) activeWord.classList.remove("on");
+      activeWord = w;
+      if (w) w.classList.add("on");
     }
     var c = last(chapterStarts, t);
     if (c !== activeChapter) {

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/narrator-project/narrator/services/align"
 	"github.com/narrator-project/narrator/services/chunk"
 	"github.com/narrator-project/narrator/services/mp3/mp3test"
 	"github.com/narrator-project/narrator/services/publish"
@@ -34,6 +35,10 @@ type Options struct {
 	Created time.Time
 	// Script replaces the sample article.
 	Script *script.Script
+	// Heard gives every chunk word times, as the listening check records
+	// them: its words spread evenly over its audio, word by word rather
+	// than by characters, so that a test can tell the two timings apart.
+	Heard bool
 }
 
 // SampleScript is a short article in two sections.
@@ -121,10 +126,20 @@ func narration(tb testing.TB, o Options) (publish.Narration, []byte) {
 		tb.Fatal(err)
 	}
 	inputs := make([]stitch.Input, len(chunks))
+	var heard [][]publish.WordTime
 	for i, ch := range chunks {
 		// About a news reader's pace: 950 characters a minute.
 		d := time.Duration(float64(utf8.RuneCountInString(ch.Text)) / stitch.DefaultCharsPerMinute * float64(time.Minute))
 		d = max(d, time.Second)
+		if o.Heard {
+			ws := align.Words(ch.Text)
+			step := d.Seconds() / float64(len(ws)+1)
+			var times []publish.WordTime
+			for k, w := range ws {
+				times = append(times, publish.WordTime{Start: w.Start, End: w.End, From: step * float64(k+1), To: step * (float64(k) + 1.8), Heard: true})
+			}
+			heard = append(heard, times)
+		}
 		pcm := mp3test.Speech(24000, 1, d, -20, o.Seed*1000+uint64(i)+1)
 		b := mp3test.Encode(tb, pcm, "-b", "160")
 		inputs[i] = stitch.Input{Chunk: ch, Open: func(context.Context) (io.ReadCloser, error) {
@@ -145,6 +160,7 @@ func narration(tb testing.TB, o Options) (publish.Narration, []byte) {
 		Key:       o.Key,
 		Script:    s,
 		Chunks:    chunks,
+		Heard:     heard,
 		Result:    res,
 		Audio:     bytes.NewReader(audio),
 		Size:      int64(len(audio)),
