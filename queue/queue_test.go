@@ -290,7 +290,7 @@ func checkOrder(t *testing.T, banded bool, tasks []Message, want string) {
 	if got := strings.Join(order, " "); got != "busy "+want {
 		t.Errorf("ran %s, want busy %s", got, want)
 	}
-	if err := q.WaitIdle(ctx, Consumers("ordered", banded)...); err != nil {
+	if err := q.WaitIdle(ctx, Consumers("ordered", banded)); err != nil {
 		t.Fatal(err)
 	}
 	select {

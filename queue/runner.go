@@ -618,7 +618,7 @@ func taskAttrs(in any) []any {
 // WaitIdle waits until the named consumers (Consumers) have no task
 // waiting or in progress, or ctx is done: a command that ran stages itself
 // lets their last tasks finish.
-func (q *Queue) WaitIdle(ctx context.Context, consumers ...string) error {
+func (q *Queue) WaitIdle(ctx context.Context, consumers []string) error {
 	for {
 		busy := false
 		for _, name := range consumers {

@@ -455,7 +455,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 		// waits for synthesis. Their time-to-audio counts from then.
 		submitted.Wait()
 		for _, st := range []string{pipeline.StageClean, pipeline.StageChunk} {
-			if err := q.WaitIdle(ctx, st); err != nil {
+			if err := q.WaitIdle(ctx, pipeline.Consumers(st)); err != nil {
 				return nil, err
 			}
 		}

@@ -135,7 +135,7 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 	idle, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for _, stage := range []string{pipeline.StagePublish, pipeline.StageFeed} {
-		if err := q.WaitIdle(idle, stage); err != nil {
+		if err := q.WaitIdle(idle, pipeline.Consumers(stage)); err != nil {
 			return fmt.Errorf("rebuild the feeds: %w", err)
 		}
 	}

@@ -418,7 +418,7 @@ func TestBudgets(t *testing.T) {
 		}
 		// The job failed with the first chunk refused; let the chunks
 		// already in flight finish and settle.
-		if err := h.q.WaitIdle(t.Context(), pipeline.Consumers("synth.openai")...); err != nil {
+		if err := h.q.WaitIdle(t.Context(), pipeline.Consumers("synth.openai")); err != nil {
 			t.Fatal(err)
 		}
 		billed := 0
@@ -699,7 +699,7 @@ func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)...); err != nil {
+	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)); err != nil {
 		t.Fatal(err)
 	}
 	close(g.release)
@@ -779,7 +779,7 @@ func TestOpeningOvertakesEarlierStories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)...); err != nil {
+	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)); err != nil {
 		t.Fatal(err)
 	}
 	close(g.release)
