@@ -199,7 +199,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // published since. A manifest that cannot be read (damaged, or written by a
 // newer version) is logged and left out: one bad file must not take every
 // feed down. Its narration key is in the map with a nil manifest, so that
-// its files are not taken for orphans.
+// its files are not taken for orphans. The manifests come without their
+// transcript (Sentences, Paragraphs).
 func (p *Publisher) manifests(ctx context.Context, objects []storage.Object) (map[string]*Manifest, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -231,6 +232,10 @@ func (p *Publisher) manifests(ctx context.Context, objects []storage.Object) (ma
 			out[key] = nil
 			continue
 		}
+		// Feeds never read the transcript, most of a manifest (each word's
+		// times, when heard): the cache, which holds a manifest per
+		// narration for as long as the process runs, keeps the rest.
+		m.Sentences, m.Paragraphs = nil, nil
 		p.cache[o.Key] = cachedManifest{etag: obj.ETag, m: m}
 		out[key] = m
 	}
