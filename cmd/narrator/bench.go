@@ -60,6 +60,9 @@ type benchConfig struct {
 	// Live are the sizes of articles narrated alone before and with the
 	// live stream (benchLive).
 	Live []int `json:"live_chars,omitempty"`
+	// LiveBurst is how many articles of the middle Live size are
+	// submitted at once, with listeners on the first and last (benchBurst).
+	LiveBurst int `json:"live_burst,omitempty"`
 
 	chunkFirst int // the pipeline's FirstChars
 	// listener, when set, follows the run's job as it is narrated.
@@ -76,6 +79,7 @@ type benchReport struct {
 	Priority *priorityRun `json:"priority,omitempty"`
 	Listen   *listenRun   `json:"listen,omitempty"`
 	Live     []liveRun    `json:"live,omitempty"`
+	Burst    *burstRun    `json:"burst,omitempty"`
 	Took     benchSeconds `json:"took"`
 }
 
@@ -191,6 +195,7 @@ func runBench(ctx context.Context, args []string, io stdio) error {
 	fs.BoolVar(&cfg.Listen, "listen", false, "run the listening check (check-and-retry) in the pipeline runs")
 	fs.IntVar(&cfg.ListenChunks, "listen-chunks", 0, "also measure the listening check on this many chunks, clean and with each injected fault; 0 to skip")
 	live := fs.String("live", "2000,9000,20000", "characters of articles narrated alone before and with the live stream, for time to first audio and stall at 1×; empty to skip")
+	fs.IntVar(&cfg.LiveBurst, "live-burst", 0, "also submit this many articles of the middle --live size at once, and time first audio and stall on the first and the last submitted; 0 to skip")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	backfillN := fs.Int("backfill", 0, "instead: narrate an archive of this many articles through narrator backfill and worker processes (see --workers), then time --urgent-count high-priority articles alone and in the middle of a backfill at --latency-per-char and --rpm")
 	workers := fs.String("workers", "1,2", "with --backfill: the numbers of worker processes to measure throughput with")
@@ -332,6 +337,11 @@ func bench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		var err error
 		if rep.Live, err = benchLive(ctx, cfg); err != nil {
 			return nil, err
+		}
+		if cfg.LiveBurst > 1 {
+			if rep.Burst, err = benchBurst(ctx, cfg); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rep.Took = benchSeconds(time.Since(start))
@@ -734,5 +744,6 @@ func (rep *benchReport) print(w io.Writer) {
 		l.print(w)
 	}
 	printLive(w, rep.Live)
+	rep.Burst.print(w)
 	fmt.Fprintf(w, "\nbench took %s\n", rep.Took)
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -64,7 +66,7 @@ func benchLive(ctx context.Context, cfg benchConfig) ([]liveRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		var l listener
+		l := listener{want: 1}
 		now := cfg
 		now.listener = l.listen
 		cur, err := benchPipeline(ctx, now, a, nil)
@@ -90,9 +92,12 @@ func benchLive(ctx context.Context, cfg benchConfig) ([]liveRun, error) {
 	return out, nil
 }
 
-// listener follows the one job of a bench pipeline on its live stream
-// and records when each chunk's frames arrived.
+// listener follows a job of a bench pipeline on its live stream and
+// records when each chunk's frames arrived: once want jobs are submitted,
+// the first submitted, or the last when last is set.
 type listener struct {
+	want    int
+	last    bool
 	buf     bytes.Buffer
 	arrived []time.Duration // since the batch's start, at each chunk
 	size    []int           // bytes so far, at each chunk
@@ -100,7 +105,7 @@ type listener struct {
 }
 
 func (l *listener) listen(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, start time.Time) {
-	// The job appears when the article is submitted.
+	// The jobs appear when the articles are submitted.
 	var id string
 	for id == "" {
 		jobs, err := q.Jobs().List(ctx)
@@ -108,8 +113,12 @@ func (l *listener) listen(ctx context.Context, p *pipeline.Pipeline, q *queue.Qu
 			l.err = err
 			return
 		}
-		if len(jobs) > 0 {
+		if len(jobs) >= l.want {
+			slices.SortStableFunc(jobs, func(a, b queue.Job) int { return a.Submitted.Compare(b.Submitted) })
 			id = jobs[0].ID
+			if l.last {
+				id = jobs[len(jobs)-1].ID
+			}
 			break
 		}
 		select {
@@ -162,6 +171,74 @@ func (l *listener) playback() (first, stall time.Duration, err error) {
 		}
 	}
 	return first, stall, nil
+}
+
+// burstRun is a burst of articles submitted at once at the same
+// priority, with a listener on the first and on the last submitted: with
+// synthesis banded by where a chunk falls in the listening, the last
+// story's opening does not wait for the others' later chunks.
+type burstRun struct {
+	Articles int          `json:"articles"`
+	Chars    int          `json:"chars"` // each
+	Chunks   int          `json:"chunks"`
+	Wall     benchSeconds `json:"wall"`
+	First    playback     `json:"first_submitted"`
+	Last     playback     `json:"last_submitted"`
+}
+
+type playback struct {
+	FirstAudio benchSeconds `json:"first_audio"`
+	Stall      benchSeconds `json:"stall"`
+}
+
+// benchBurst submits cfg.LiveBurst articles of the middle --live size at
+// once, with short first chunks, listening to the first and last.
+func benchBurst(ctx context.Context, cfg benchConfig) (*burstRun, error) {
+	n := cfg.Live[len(cfg.Live)/2]
+	var articles []benchArticle
+	for i := range cfg.LiveBurst {
+		articles = append(articles, makeArticle(cfg.Seed^0xb0b^uint64(n+i), n))
+	}
+	ls := []*listener{{want: len(articles)}, {want: len(articles), last: true}}
+	run := cfg
+	run.listener = func(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, start time.Time) {
+		var wg sync.WaitGroup
+		for _, l := range ls {
+			wg.Go(func() { l.listen(ctx, p, q, start) })
+		}
+		wg.Wait()
+	}
+	rep, err := benchPipeline(ctx, run, articles, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := &burstRun{Articles: len(articles), Chars: n, Wall: rep.Wall}
+	for _, a := range rep.Articles {
+		if a.Error != "" {
+			return nil, fmt.Errorf("the burst: %s", a.Error)
+		}
+		out.Chunks += a.Chunks
+	}
+	for i, pb := range []*playback{&out.First, &out.Last} {
+		if ls[i].err != nil {
+			return nil, fmt.Errorf("the burst's stream: %w", ls[i].err)
+		}
+		first, stall, err := ls[i].playback()
+		if err != nil {
+			return nil, err
+		}
+		pb.FirstAudio, pb.Stall = benchSeconds(first), benchSeconds(stall)
+	}
+	return out, nil
+}
+
+func (b *burstRun) print(w io.Writer) {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nlisten now, a burst: %d articles of %d characters (%d chunks) submitted at once at one priority, in %s\n", b.Articles, b.Chars, b.Chunks, b.Wall)
+	fmt.Fprintf(w, "  first submitted: first audio %s, stall at 1× %s\n", b.First.FirstAudio, b.First.Stall)
+	fmt.Fprintf(w, "  last submitted:  first audio %s, stall at 1× %s\n", b.Last.FirstAudio, b.Last.Stall)
 }
 
 // printLive shows the live stream's figures beside today's.
