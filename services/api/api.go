@@ -252,6 +252,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/narrations/{id}/renarrate", edit(s.renarrate))
 	m.Handle("GET /api/narrations/{id}/events", read(s.narrationEvents))
 	m.Handle("GET /api/narrations/{id}/unknown-words", read(s.unknownWords))
+	m.Handle("GET /api/narrations/{id}/heard", read(s.getHeard))
 	m.Handle("GET /api/events", read(s.allEvents))
 	m.Handle("GET /api/usage", read(s.getUsage))
 	m.Handle("GET /api/lexicon", read(s.getLexicon))

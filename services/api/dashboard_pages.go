@@ -55,6 +55,8 @@ type narrationData struct {
 	Stages   []stageRow
 	Report   *unknownWords
 	ReportNA string // why there is no report
+	Heard    *heardView
+	HeardNA  string // why the flagged chunks cannot be shown
 	Price    *float64
 }
 
@@ -101,6 +103,18 @@ func (s *Server) renderNarration(w http.ResponseWriter, r *http.Request, sess se
 		if j.Ended() {
 			d.ReportNA = "The article's script is no longer kept; re-narrate to review its words."
 		}
+	}
+	// Chunks the listening check flagged, when there are any.
+	if v, err := s.heard(ctx, j, cs); err != nil {
+		var he *httpError
+		d.HeardNA = "What was heard cannot be read just now: reload the page to try again."
+		if errors.As(err, &he) {
+			d.HeardNA = he.msg
+		} else {
+			s.log.Warn("listening records", "job_id", j.ID, "err", err)
+		}
+	} else if len(v.Chunks) > 0 {
+		d.Heard = &v
 	}
 	var media []string
 	if d.N.Audio != nil {

@@ -58,6 +58,25 @@ func start(t *testing.T, change ...func(*api.Config)) *env {
 // settings.
 func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ...func(*api.Config)) *env {
 	t.Helper()
+	return startEnv(t, envConfig{tts: tts, pipeline: pcfg}, change...)
+}
+
+// envConfig is how an env is made.
+type envConfig struct {
+	tts      faketts.Config
+	pipeline pipeline.Config
+	// listen, when set, runs the listening check through the fake's
+	// recognizer with this policy (off: only publications that ask).
+	listen synth.ListenPolicy
+	// audioDir, when set, keeps chunk audio in the object storage there
+	// (--audio-cache storage) rather than in NATS.
+	audioDir string
+}
+
+// startEnv runs an env made as c says.
+func startEnv(t *testing.T, c envConfig, change ...func(*api.Config)) *env {
+	t.Helper()
+	tts, pcfg := c.tts, c.pipeline
 	e := &env{t: t, mux: http.NewServeMux()}
 	e.srv = httptest.NewServer(e.mux)
 	dir := t.TempDir()
@@ -82,7 +101,19 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pipeline.Config{}, synth.Config{})
+	audio := pipeline.AudioCache(q)
+	if c.audioDir != "" {
+		audio = storeAudio(t, q, c.audioDir)
+	}
+	var sc synth.Config
+	if c.listen != "" {
+		l, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: "sk-test", BaseURL: e.fake.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Listen = synth.Listening{Listener: l, Policy: c.listen}
+	}
+	sy, err := pipeline.NewSynthesizer(audio, prov, pcfg, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +126,7 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	e.p, err = pipeline.New(pipeline.Deps{
-		Logger: log, Queue: q, Publisher: pub, Cleaner: cl,
+		Logger: log, Queue: q, Publisher: pub, Cleaner: cl, Audio: audio,
 		Fetcher: ingest.New(ingest.Config{Timeout: 5 * time.Second, Guard: e.guard}),
 		Synths:  map[string]*synth.Synthesizer{"openai": sy},
 	}, pcfg)
@@ -143,6 +174,20 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 		q.Close()
 	})
 	return e
+}
+
+// storeAudio is chunk audio kept in a directory store, indexed in q.
+func storeAudio(t *testing.T, q *queue.Queue, dir string) *pipeline.StoreAudio {
+	t.Helper()
+	st, err := storage.NewFS(dir, "http://127.0.0.1/not-served")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := pipeline.NewStoreAudio(context.Background(), q, st, pipeline.AudioStoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // do sends a request with an optional bearer token and JSON body (a

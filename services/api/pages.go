@@ -57,7 +57,14 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("$%.2f", usd(chars, *price))
 	},
-	"mb":        func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+	"mb":  func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	// at is a time in seconds for a script; clock the same for people (1:02.5).
+	"at": func(f *float64) string { return fmt.Sprintf("%.3f", *f) },
+	"clock": func(f *float64) string {
+		d := time.Duration(math.Round(*f*10)) * time.Second / 10
+		return fmt.Sprintf("%d:%04.1f", int(d.Minutes()), (d % time.Minute).Seconds())
+	},
 	"join":      strings.Join,
 	"platforms": func() []string { return publish.Platforms },
 }

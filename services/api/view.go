@@ -99,6 +99,7 @@ type links struct {
 	Self         string `json:"self"`
 	Events       string `json:"events"`
 	UnknownWords string `json:"unknown_words"`
+	Heard        string `json:"heard"` // the chunks the listening check flagged
 	Dashboard    string `json:"dashboard"`
 }
 
@@ -191,7 +192,7 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 		n.PlayerURL = s.cfg.PlayerPath + url.PathEscape(j.ArticleID)
 	}
 	base := "/api/narrations/" + url.PathEscape(j.ID)
-	n.Links = links{Self: base, Events: base + "/events", UnknownWords: base + "/unknown-words", Dashboard: "/dashboard/narrations/" + url.PathEscape(j.ID)}
+	n.Links = links{Self: base, Events: base + "/events", UnknownWords: base + "/unknown-words", Heard: base + "/heard", Dashboard: "/dashboard/narrations/" + url.PathEscape(j.ID)}
 	return n
 }
 

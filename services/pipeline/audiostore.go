@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -148,10 +149,20 @@ func NewStoreAudio(ctx context.Context, q *queue.Queue, store storage.Store, cfg
 // path spreads keys over 256 folders, which keeps a directory store's
 // folders small and lets a store be listed a folder at a time.
 func (a *StoreAudio) path(key string) string {
+	_, ext := kind(key)
 	if len(key) < 2 {
-		return a.cfg.Prefix + key + ".mp3"
+		return a.cfg.Prefix + key + ext
 	}
-	return a.cfg.Prefix + key[:2] + "/" + key + ".mp3"
+	return a.cfg.Prefix + key[:2] + "/" + key + ext
+}
+
+// kind returns the content type and file extension of what a key names:
+// a chunk's audio, or the listening record kept beside it.
+func kind(key string) (contentType, ext string) {
+	if strings.HasSuffix(key, synth.HeardSuffix) {
+		return "application/json", ".json"
+	}
+	return "audio/mpeg", ".mp3"
 }
 
 // Get implements synth.Cache, marking a hit used.
@@ -177,8 +188,9 @@ func (a *StoreAudio) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Put implements synth.Cache: the audio, then its index entry.
 func (a *StoreAudio) Put(ctx context.Context, key string, audio []byte) error {
+	ct, _ := kind(key)
 	err := a.store.Put(ctx, a.path(key), bytes.NewReader(audio), int64(len(audio)), storage.Meta{
-		ContentType:  "audio/mpeg",
+		ContentType:  ct,
 		CacheControl: "private, max-age=31536000, immutable", // content-addressed: never changes
 	})
 	if err != nil {

@@ -310,9 +310,14 @@ func (s *Synthesizer) transcribe(ctx context.Context, audio []byte, r Request) (
 	return t, err
 }
 
-// heardKey is where the listening record of a chunk is kept beside its
+// HeardSuffix ends the cache key of a listening record: letters, so that
+// the key is one NATS subject token as the audio's is (the object
+// storage's audio index names entries by subject).
+const HeardSuffix = "-heard"
+
+// HeardKey is where the listening record of a chunk is kept beside its
 // audio in the cache.
-func heardKey(key string) string { return key + ".heard.json" }
+func HeardKey(key string) string { return key + HeardSuffix }
 
 // listenPolicy is the policy for r: its own, else the configured one.
 func (s *Synthesizer) listenPolicy(r Request) ListenPolicy {
@@ -351,7 +356,7 @@ func (s *Synthesizer) cachedHeard(ctx context.Context, key string) (*Heard, bool
 // is kept under key in c, or nil when it has none (the check was off, or
 // the audio came from a cache filled before it).
 func LoadHeard(ctx context.Context, c Cache, key string) (*Heard, error) {
-	b, err := c.Get(ctx, heardKey(key))
+	b, err := c.Get(ctx, HeardKey(key))
 	if errors.Is(err, ErrNotCached) {
 		return nil, nil
 	}
@@ -374,7 +379,7 @@ func (s *Synthesizer) keepHeard(ctx context.Context, key string, h *Heard) error
 	if err != nil {
 		return fmt.Errorf("synth: listening record: %w", err)
 	}
-	if err := s.cache.Put(ctx, heardKey(key), b); err != nil {
+	if err := s.cache.Put(ctx, HeardKey(key), b); err != nil {
 		return fmt.Errorf("synth: %w: %w", ErrStore, err)
 	}
 	return nil

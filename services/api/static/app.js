@@ -164,6 +164,22 @@ document.addEventListener("DOMContentLoaded", () => {
     audio.addEventListener("pause", () => { play.textContent = "Play preview"; });
   }
 
+  // "Play this spot" plays the preview from the time the button holds:
+  // where the listening check heard a chunk differ from its text.
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest ? ev.target.closest("button.play-spot") : null;
+    const preview = document.getElementById("preview");
+    if (!b || !preview) return;
+    const start = () => {
+      preview.currentTime = Number(b.dataset.at) || 0;
+      preview.play().catch((err) => {
+        b.textContent = "Cannot play: " + err.message;
+      });
+    };
+    if (preview.readyState >= HTMLMediaElement.HAVE_METADATA) start();
+    else preview.addEventListener("loadedmetadata", start, { once: true });
+  });
+
   // Forms in re-rendered panels are new elements: confirm through the
   // document, not each form.
   document.addEventListener("submit", (ev) => {
