@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
@@ -110,18 +111,31 @@ func heardOf(hc pipeline.HeardChunk) heardChunk {
 	var inText, inHeard []span
 	ref, said := align.Words(hc.Text), align.Words(h.Text)
 	for _, sp := range h.Spans {
-		if sp.Ref[1] > sp.Ref[0] && sp.Ref[1] <= len(ref) && sp.Kind != align.Inserted {
+		if sp.Kind != align.Inserted && same(ref, sp.Ref, sp.Text) {
 			inText = append(inText, span{ref[sp.Ref[0]].Start, ref[sp.Ref[1]-1].End, sp.Kind})
 		}
-		// The spans' heard words are the timed words when there are word
-		// times; they are the transcript's words but for how a recognizer
-		// split them, so ranges past the transcript are left unmarked.
-		if sp.Heard[1] > sp.Heard[0] && sp.Heard[1] <= len(said) && sp.Kind != align.Omitted {
+		// With word times, the spans' heard words are the timed words,
+		// which a recognizer may split otherwise than its transcript: a
+		// range whose words are not the transcript's is left unmarked.
+		if sp.Kind != align.Omitted && same(said, sp.Heard, sp.Said) {
 			inHeard = append(inHeard, span{said[sp.Heard[0]].Start, said[sp.Heard[1]-1].End, sp.Kind})
 		}
 	}
 	c.TextMarks, c.HeardMarks = marks(hc.Text, inText), marks(h.Text, inHeard)
 	return c
+}
+
+// same reports whether the words in range r are the (normalized) words
+// given, and there are some.
+func same(ws []align.Word, r [2]int, words string) bool {
+	if r[0] < 0 || r[1] <= r[0] || r[1] > len(ws) {
+		return false
+	}
+	got := make([]string, 0, r[1]-r[0])
+	for _, w := range ws[r[0]:r[1]] {
+		got = append(got, w.Text)
+	}
+	return strings.Join(got, " ") == words
 }
 
 // spotIn returns where in the chunk's audio its first difference is

@@ -38,6 +38,19 @@ func TestHeardMarks(t *testing.T) {
 	}
 }
 
+// TestHeardMarksOnlyWhatMatches: spans whose words are not at their place
+// in the transcript (timed words split otherwise than its text) mark
+// nothing there, rather than the wrong words.
+func TestHeardMarksOnlyWhatMatches(t *testing.T) {
+	text := "The council approved the budget on Tuesday."
+	r := align.Align(align.Words(text), align.Words("The council approved the budget, approved the budget on Tuesday."))
+	transcript := "The council approved it today, the mayor said on Tuesday."
+	c := heardOf(pipeline.HeardChunk{Text: text, Heard: &synth.Heard{Checked: true, Text: transcript, Spans: r.Spans}})
+	if want := []mark{{Text: transcript}}; !slices.Equal(c.HeardMarks, want) {
+		t.Errorf("spans %+v marked %q in %q", r.Spans, c.HeardMarks, transcript)
+	}
+}
+
 // TestSpot: "Play this spot" starts a second before the end of the word
 // heard before the first difference, never before the chunk's start, and
 // at the start without word times.
