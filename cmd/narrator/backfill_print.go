@@ -50,6 +50,16 @@ func printPlan(w io.Writer, cfg backfill.Config, p backfill.Plan) {
 		}
 		fmt.Fprintf(w, "    %-8s %-28s $%10.2f  ($%g per million characters)%s\n", c.Provider, c.Model, c.USD, c.PerMillion, mark)
 	}
+	if len(p.ListenCosts) > 0 {
+		fmt.Fprintf(w, "  and the listening check hears about %s minutes of speech, by transcription model:\n", group((p.HeardSeconds+59)/60))
+		for _, c := range p.ListenCosts {
+			mark := ""
+			if c.Configured {
+				mark = "  ← configured"
+			}
+			fmt.Fprintf(w, "    %-8s %-28s $%10.2f  ($%g per minute)%s\n", "listen", c.Model, c.USD, c.PerMinute, mark)
+		}
+	}
 	fmt.Fprintf(w, "nothing was submitted; run the same command without --dry-run to start (name %s)\n", cfg.Name)
 }
 

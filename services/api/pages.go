@@ -57,6 +57,9 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("$%.2f", usd(chars, *price))
 	},
+	"usdRate": func(f *float64) string { return fmt.Sprintf("$%g", *f) },
+	// minutes writes seconds of audio as minutes: "7.2 min".
+	"minutes":   func(seconds int) string { return fmt.Sprintf("%.1f min", float64(seconds)/60) },
 	"mb":        func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
 	"join":      strings.Join,
 	"platforms": func() []string { return publish.Platforms },

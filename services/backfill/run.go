@@ -57,6 +57,9 @@ type Config struct {
 	Sample int
 	// Synthesis models the provider's speed for a plan's time.
 	Synthesis SynthesisModel
+	// ListenModel is the listening check's transcription model, the one
+	// a plan marks as configured (default whisper-1).
+	ListenModel string
 	// Progress, when set, hears of the run's record as it changes.
 	Progress func(Run)
 }
@@ -330,9 +333,11 @@ func (r *Runner) article(ctx context.Context, a Article) error {
 	}
 	opts := r.cfg.Options
 	opts.Title, opts.Section, opts.Author = a.Title, a.Section, a.Author
-	if rec.Chars, rec.Requests, err = r.Pipeline.Estimate(ctx, s, opts); err != nil {
+	est, err := r.Pipeline.Estimate(ctx, s, opts)
+	if err != nil {
 		return fail(err)
 	}
+	rec.Chars, rec.Requests = est.Chars, est.Requests
 	job, err := r.Pipeline.Queue.Jobs().Get(ctx, pipeline.JobID(a.ID))
 	switch {
 	case err == nil && job.TextHash == rec.TextHash && (job.State == queue.Done || !job.Ended()):
