@@ -82,7 +82,15 @@ func startWith(t *testing.T, tts faketts.Config, pcfg pipeline.Config, change ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pipeline.Config{}, synth.Config{})
+	var sc synth.Config
+	if pcfg.Listen != "" { // the listening check, through the same fake
+		l, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: "sk-test", BaseURL: e.fake.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Listen = synth.Listening{Listener: l, Policy: synth.ListenPolicy(pcfg.Listen)}
+	}
+	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pipeline.Config{}, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
