@@ -77,6 +77,9 @@ func printRun(w io.Writer, r backfill.Run) {
 	fmt.Fprintf(w, "  listed %s of %s this pass; submitted %s, unchanged %s, unreadable %s; narrations done %s, failed %s\n",
 		group(r.Seen), total, group(r.Submitted), group(r.Unchanged), group(r.Failed), group(r.Done), group(r.JobFailed))
 	fmt.Fprintf(w, "  characters submitted %s in %s requests", group(r.Chars), group(r.Requests))
+	if r.HeardSeconds > 0 {
+		fmt.Fprintf(w, ", about %s minutes to be heard by the listening check", group((r.HeardSeconds+59)/60))
+	}
 	if r.Budget.Chars > 0 || r.Budget.USD > 0 {
 		fmt.Fprintf(w, "; budget %s characters, $%.2f", group(r.Budget.Chars), r.Budget.USD)
 	}
