@@ -172,6 +172,9 @@ type Job struct {
 	// HeardSeconds is the audio the listening check transcribed for the
 	// revision, as billed (ListenBilling).
 	HeardSeconds int `json:"heard_seconds,omitempty"`
+	// EstimateHeard is the audio the listening check would transcribe, in
+	// seconds, estimated with Estimate; zero when the check is off.
+	EstimateHeard int `json:"estimated_heard_seconds,omitempty"`
 }
 
 // TimeToFirstAudio is how long after submission the revision's first

@@ -201,7 +201,7 @@ func (f *backfillFlags) config(s *settings) (backfill.Config, error) {
 // for plans (tts-1's 11 ms a character on three quarters of the synth
 // slots of one worker).
 func (s *settings) backfillDefaults() backfill.Config {
-	cfg := backfill.Config{Options: s.options(), RPM: s.RPM, CPM: s.CPM}
+	cfg := backfill.Config{Options: s.options(), RPM: s.RPM, CPM: s.CPM, ListenModel: s.ListenModel}
 	cfg.Options.Model = s.Model
 	if s.Engine == "openai" {
 		cfg.Synthesis.PerChar = 11 * time.Millisecond

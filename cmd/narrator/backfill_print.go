@@ -50,6 +50,16 @@ func printPlan(w io.Writer, cfg backfill.Config, p backfill.Plan) {
 		}
 		fmt.Fprintf(w, "    %-8s %-28s $%10.2f  ($%g per million characters)%s\n", c.Provider, c.Model, c.USD, c.PerMillion, mark)
 	}
+	if len(p.ListenCosts) > 0 {
+		fmt.Fprintf(w, "  and the listening check hears about %s minutes of speech, by transcription model:\n", group((p.HeardSeconds+59)/60))
+		for _, c := range p.ListenCosts {
+			mark := ""
+			if c.Configured {
+				mark = "  ← configured"
+			}
+			fmt.Fprintf(w, "    %-8s %-28s $%10.2f  ($%g per minute)%s\n", "listen", c.Model, c.USD, c.PerMinute, mark)
+		}
+	}
 	fmt.Fprintf(w, "nothing was submitted; run the same command without --dry-run to start (name %s)\n", cfg.Name)
 }
 
@@ -67,6 +77,9 @@ func printRun(w io.Writer, r backfill.Run) {
 	fmt.Fprintf(w, "  listed %s of %s this pass; submitted %s, unchanged %s, unreadable %s; narrations done %s, failed %s\n",
 		group(r.Seen), total, group(r.Submitted), group(r.Unchanged), group(r.Failed), group(r.Done), group(r.JobFailed))
 	fmt.Fprintf(w, "  characters submitted %s in %s requests", group(r.Chars), group(r.Requests))
+	if r.HeardSeconds > 0 {
+		fmt.Fprintf(w, ", about %s minutes to be heard by the listening check", group((r.HeardSeconds+59)/60))
+	}
 	if r.Budget.Chars > 0 || r.Budget.USD > 0 {
 		fmt.Fprintf(w, "; budget %s characters, $%.2f", group(r.Budget.Chars), r.Budget.USD)
 	}

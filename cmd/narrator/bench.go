@@ -427,7 +427,7 @@ func benchPipeline(ctx context.Context, cfg benchConfig, articles, pair []benchA
 		if err != nil {
 			return nil, err
 		}
-		sc.Listen = synth.Listening{Listener: l, Policy: synth.ListenRetry}
+		sc.Listen = synth.Listening{Listener: l, Policy: synth.ListenRetry, Limiter: lim} // one account: the fake
 	}
 	sy, err := pipeline.NewSynthesizer(pipeline.AudioCache(q), prov, pcfg, sc)
 	if err != nil {

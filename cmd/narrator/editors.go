@@ -41,6 +41,11 @@ func loadEditorsEnv(getenv func(string) string, options queue.Options) (editorsE
 		if ed.API.Prices, err = api.ParsePrices(p); err != nil {
 			errs = append(errs, fmt.Errorf("NARRATOR_PRICES: %w", err))
 		}
+		// The listening check's price is a minute's, not a million characters'.
+		if v, ok := ed.API.Prices[queue.ListenBilling]; ok {
+			ed.API.ListenPrice = v
+			delete(ed.API.Prices, queue.ListenBilling)
+		}
 	}
 	ed.API.PlayerPath = getenv("NARRATOR_PLAYER_PATH")
 	if v := getenv("NARRATOR_SECURE_COOKIES"); v != "" {

@@ -22,7 +22,7 @@ func TestLoadEditorsEnv(t *testing.T) {
 		{"nothing set", map[string]string{}, ""},
 		{"everything", map[string]string{
 			"NARRATOR_API_TOKENS_FILE": tokenFile, "NARRATOR_CMS_SECRET": "cms-secret-0123456789",
-			"NARRATOR_PRICES": "openai:15", "NARRATOR_PLAYER_PATH": "/player/", "NARRATOR_SECURE_COOKIES": "true",
+			"NARRATOR_PRICES": "openai:15,listen:0.003", "NARRATOR_PLAYER_PATH": "/player/", "NARRATOR_SECURE_COOKIES": "true",
 			"NARRATOR_WEBHOOK_URLS": "https://hooks.example/narrator", "NARRATOR_WEBHOOK_SECRET": "whsec-0123456789abcdef",
 			"NARRATOR_SESSION_LIFETIME": "8h", "NARRATOR_SIGNIN_LIMIT": "5", "NARRATOR_CLIENT_IP_HEADER": "X-Forwarded-For",
 			"NARRATOR_STREAMS_PER_TOKEN": "4", "NARRATOR_CMS_MAX_BODY": "512KiB",
@@ -50,7 +50,8 @@ func TestLoadEditorsEnv(t *testing.T) {
 				}
 				if tc.name == "everything" && (len(ed.API.Tokens) != 2 || ed.API.CMSSecret == "" || len(ed.Webhook.URLs) != 1 || !ed.API.SecureCookies ||
 					ed.API.SessionLifetime != 8*time.Hour || ed.API.SignInLimit != 5 || ed.API.ClientIPHeader != "X-Forwarded-For" ||
-					ed.API.StreamsPerToken != 4 || ed.API.HookMaxBody != 512<<10) {
+					ed.API.StreamsPerToken != 4 || ed.API.HookMaxBody != 512<<10 ||
+					ed.API.Prices["openai"] != 15 || len(ed.API.Prices) != 1 || ed.API.ListenPrice != 0.003) { // a minute's price, apart
 					t.Errorf("read %+v", ed)
 				}
 				return

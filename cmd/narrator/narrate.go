@@ -156,6 +156,9 @@ func runNarrate(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 		fmt.Fprintf(io.Err, "billed %d characters; %d of %d chunks from the cache\n", job.BilledChars, cached, job.Chunks)
+		if job.HeardSeconds > 0 {
+			fmt.Fprintf(io.Err, "heard %d s of audio by the listening check\n", job.HeardSeconds)
+		}
 	}
 	fmt.Fprintf(io.Out, "%s\nduration %s\njob %s\n", *out, job.Output.Duration.Round(time.Millisecond), job.ID)
 	if l := job.Output.Level; l != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/player"
 	"github.com/narrator-project/narrator/services/redact"
+	"github.com/narrator-project/narrator/services/synth"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -96,6 +98,9 @@ func runServe(ctx context.Context, args []string, io stdio) error {
 	ed, err := loadEditorsEnv(os.Getenv, s.options())
 	if err != nil {
 		return err
+	}
+	if ed.API.ListenPrice == 0 {
+		ed.API.ListenPrice = synth.DefaultListenPrice(cmp.Or(s.ListenURL, s.OpenAIURL), s.ListenModel)
 	}
 	guard, err := s.guard()
 	if err != nil {

@@ -398,7 +398,12 @@ func (s *settings) publications() (map[string]pipeline.Voice, error) {
 
 // listening builds the listening check: a listener when --listen or any
 // publication turns it on.
-func (s *settings) listening(pubs map[string]pipeline.Voice) (synth.Listening, error) {
+//
+// Recognition requests take from the synthesis limiter lim when they go
+// to the same account: the openai engine, the same base URL and the same
+// key (OpenAI counts both against the account's rate limit). A listener
+// of another account or server is not paced by another's budget.
+func (s *settings) listening(pubs map[string]pipeline.Voice, lim synth.Limiter) (synth.Listening, error) {
 	policy, err := synth.ParseListenPolicy(s.Listen)
 	if err != nil {
 		return synth.Listening{}, usageError{"--listen: " + err.Error()}
@@ -415,16 +420,20 @@ func (s *settings) listening(pubs map[string]pipeline.Voice) (synth.Listening, e
 	if err != nil {
 		return l, err
 	}
-	if key == "" {
-		if key, err = readSecretEnv(os.Getenv, "OPENAI_API_KEY"); err != nil {
-			return l, err
-		}
+	synthKey, err := readSecretEnv(os.Getenv, "OPENAI_API_KEY")
+	if err != nil {
+		return l, err
 	}
-	listener, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: key, BaseURL: cmp.Or(s.ListenURL, s.OpenAIURL), Model: s.ListenModel})
+	key = cmp.Or(key, synthKey)
+	url := cmp.Or(s.ListenURL, s.OpenAIURL)
+	listener, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: key, BaseURL: url, Model: s.ListenModel})
 	if err != nil {
 		return l, usageError{err.Error()}
 	}
 	l.Listener = listener
+	if s.Engine == "openai" && key == synthKey && strings.TrimRight(url, "/") == strings.TrimRight(s.OpenAIURL, "/") {
+		l.Limiter = lim
+	}
 	return l, nil
 }
 
@@ -499,7 +508,12 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	policy, err := synth.ParseListenPolicy(s.Listen)
+	if err != nil {
+		return nil, usageError{"--listen: " + err.Error()}
+	}
 	cfg := pipeline.Config{
+		Listen:       string(policy),
 		NoTextHash:   !s.C2PA.TextHash,
 		Publications: pubs,
 		TargetChars:  s.ChunkTarget,
@@ -533,7 +547,7 @@ func (s *settings) pipeline(ctx context.Context, q *queue.Queue, log *slog.Logge
 		if deps.Audio, err = s.chunkAudio(ctx, q); err != nil {
 			return nil, err
 		}
-		listen, err := s.listening(pubs)
+		listen, err := s.listening(pubs, lim)
 		if err != nil {
 			return nil, err
 		}

@@ -77,6 +77,9 @@ func printJob(w io.Writer, j queue.Job, chunks []queue.Chunk) {
 		}
 	}
 	fmt.Fprintf(w, "chunks    %d/%d done, %d characters, %d billed\n", done, j.Chunks, j.Chars, j.BilledChars)
+	if j.HeardSeconds > 0 || j.EstimateHeard > 0 {
+		fmt.Fprintf(w, "heard     %d s of audio by the listening check (estimated %d s)\n", j.HeardSeconds, j.EstimateHeard)
+	}
 	for _, st := range allStages {
 		if t, ok := j.Timings[st]; ok {
 			d := "running"

@@ -12,7 +12,7 @@ import (
 func TestStatusShowsLoudnessAndWarnings(t *testing.T) {
 	three := 3
 	j := queue.Job{
-		ID: "budget", ArticleID: "budget", Revision: 2, State: queue.Done, Chunks: 9,
+		ID: "budget", ArticleID: "budget", Revision: 2, State: queue.Done, Chunks: 9, HeardSeconds: 431, EstimateHeard: 420,
 		Output: &queue.Output{URL: "http://media.test/budget.mp3", Duration: time.Minute, Bytes: 1200000,
 			Level: &queue.Level{Target: -16, Achieved: -19.3, PeakLimited: true, Summary: "peak-limited: -19.3 LUFS, target -16.0"}},
 		Warnings: []queue.Warning{
@@ -24,6 +24,7 @@ func TestStatusShowsLoudnessAndWarnings(t *testing.T) {
 	printJob(&b, j, nil)
 	for _, want := range []string{
 		"loudness  peak-limited: -19.3 LUFS, target -16.0\n",
+		"heard     431 s of audio by the listening check (estimated 420 s)\n",
 		"warnings  chunk 3: abrupt_end: the last 50 ms are at -15.4 dBFS",
 		"\n          peak_limited: peak-limited: -19.3 LUFS",
 	} {

@@ -59,6 +59,11 @@ type Config struct {
 	// Prices are US dollars per million billed characters, by provider,
 	// for cost estimates (NARRATOR_PRICES="openai:15,polly:16").
 	Prices map[string]float64
+	// ListenPrice is US dollars a minute of audio heard by the listening
+	// check (NARRATOR_PRICES="listen:0.006"; by default OpenAI's price of
+	// LISTEN_MODEL); 0: unpriced. Recognition is counted in seconds,
+	// beside the characters, never in them.
+	ListenPrice float64
 	// MaxBody caps request bodies carrying an article (default 5 MiB);
 	// other bodies are capped at 64 KiB.
 	MaxBody int64
@@ -161,6 +166,9 @@ func (c *Config) Validate() error {
 		if usd < 0 {
 			errs = append(errs, fmt.Errorf("api: price of %s is negative", p))
 		}
+	}
+	if c.ListenPrice < 0 {
+		errs = append(errs, errors.New("api: the listening check's price is negative"))
 	}
 	if c.MaxListeners < 0 {
 		errs = append(errs, fmt.Errorf("api: the most live streams at once must be positive, got %d", c.MaxListeners))

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,12 +107,14 @@ func startEnv(t *testing.T, c envConfig, change ...func(*api.Config)) *env {
 		audio = storeAudio(t, q, c.audioDir)
 	}
 	var sc synth.Config
-	if c.listen != "" {
+	// The listening check, through the same fake: the env's policy, else
+	// the pipeline's.
+	if listen := cmp.Or(c.listen, synth.ListenPolicy(pcfg.Listen)); listen != "" {
 		l, err := synth.NewOpenAIListener(synth.ListenConfig{APIKey: "sk-test", BaseURL: e.fake.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc.Listen = synth.Listening{Listener: l, Policy: c.listen}
+		sc.Listen = synth.Listening{Listener: l, Policy: cmp.Or(c.listen, synth.ListenPolicy(pcfg.Listen))}
 	}
 	sy, err := pipeline.NewSynthesizer(audio, prov, pcfg, sc)
 	if err != nil {

@@ -65,6 +65,9 @@ var funcs = template.FuncMap{
 		d := time.Duration(math.Round(*f*10)) * time.Second / 10
 		return fmt.Sprintf("%d:%04.1f", int(d.Minutes()), (d % time.Minute).Seconds())
 	},
+	"usdRate": func(f *float64) string { return fmt.Sprintf("$%g", *f) },
+	// minutes writes seconds of audio as minutes: "7.2 min".
+	"minutes":   func(seconds int) string { return fmt.Sprintf("%.1f min", float64(seconds)/60) },
 	"join":      strings.Join,
 	"platforms": func() []string { return publish.Platforms },
 }

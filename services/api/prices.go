@@ -8,7 +8,8 @@ import (
 )
 
 // ParsePrices reads "provider:usd,provider:usd", US dollars per million
-// billed characters (NARRATOR_PRICES="openai:15,polly:16").
+// billed characters (NARRATOR_PRICES="openai:15,polly:16"); the entry
+// "listen" is the listening check's, in US dollars a minute of audio.
 func ParsePrices(spec string) (map[string]float64, error) {
 	out := map[string]float64{}
 	var errs []error

@@ -4,13 +4,26 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/narrator-project/narrator/queue"
 )
 
-// usage is billed characters per provider, today and this month (UTC).
+// usage is billed characters per provider, today and this month (UTC),
+// and beside them the seconds the listening check heard.
 type usage struct {
 	Day       string          `json:"day"`   // 2026-03-04
 	Month     string          `json:"month"` // 2026-03
 	Providers []providerUsage `json:"providers"`
+	Listening *listenUsage    `json:"listening,omitempty"` // when anything was heard this month or a price is set
+}
+
+// listenUsage is the listening check's recognition, billed by the second.
+type listenUsage struct {
+	Today     int      `json:"today_seconds"`
+	Month     int      `json:"month_seconds"`
+	TodayUSD  *float64 `json:"today_usd,omitempty"`
+	MonthUSD  *float64 `json:"month_usd,omitempty"`
+	PerMinute *float64 `json:"usd_per_minute,omitempty"`
 }
 
 type providerUsage struct {
@@ -41,6 +54,21 @@ func (s *Server) usage(ctx context.Context) (usage, error) {
 			pu.TodayUSD, pu.MonthUSD, pu.PerMillion = ptr(usd(pu.Today, price)), ptr(usd(pu.Month, price)), ptr(price)
 		}
 		u.Providers = append(u.Providers, pu)
+	}
+	byDay, err := s.q.Jobs().Billed(ctx, queue.ListenBilling, now)
+	if err != nil {
+		return u, err
+	}
+	var lu listenUsage
+	for _, n := range byDay {
+		lu.Month += n
+	}
+	lu.Today = byDay[now.Day()]
+	if p := s.cfg.ListenPrice; p > 0 {
+		lu.TodayUSD, lu.MonthUSD, lu.PerMinute = ptr(listenUSD(lu.Today, p)), ptr(listenUSD(lu.Month, p)), ptr(p)
+	}
+	if lu.Month > 0 || lu.PerMinute != nil {
+		u.Listening = &lu
 	}
 	return u, nil
 }

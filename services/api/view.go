@@ -30,8 +30,15 @@ type narration struct {
 	Estimate    int            `json:"estimated_chars,omitempty"`
 	CostUSD     *float64       `json:"cost_usd,omitempty"`           // of the billed characters, when a price is configured
 	EstimateUSD *float64       `json:"estimated_cost_usd,omitempty"` // of the estimate
-	Error       string         `json:"error,omitempty"`
-	FailedStage string         `json:"failed_stage,omitempty"`
+	// The listening check's recognition, in its own unit beside the
+	// characters: seconds heard (as billed) and estimated, and their
+	// price when one is known.
+	HeardSeconds      int      `json:"heard_seconds,omitempty"`
+	EstimateHeard     int      `json:"estimated_heard_seconds,omitempty"`
+	ListenCostUSD     *float64 `json:"listen_cost_usd,omitempty"`
+	ListenEstimateUSD *float64 `json:"listen_estimated_cost_usd,omitempty"`
+	Error             string   `json:"error,omitempty"`
+	FailedStage       string   `json:"failed_stage,omitempty"`
 	// Warnings are what an editor should hear for: a chunk that seems cut
 	// off, a loudness short of the target (the narration is published).
 	Warnings []queue.Warning   `json:"warnings,omitempty"`
@@ -173,6 +180,15 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 			n.EstimateUSD = ptr(usd(j.Estimate, price))
 		}
 	}
+	n.HeardSeconds, n.EstimateHeard = j.HeardSeconds, j.EstimateHeard
+	if price := s.cfg.ListenPrice; price > 0 {
+		if j.HeardSeconds > 0 {
+			n.ListenCostUSD = ptr(listenUSD(j.HeardSeconds, price))
+		}
+		if j.EstimateHeard > 0 {
+			n.ListenEstimateUSD = ptr(listenUSD(j.EstimateHeard, price))
+		}
+	}
 	if len(j.Timings) > 0 {
 		n.Timings = map[string]timing{}
 		for st, t := range j.Timings {
@@ -197,5 +213,7 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 }
 
 func usd(chars int, perMillion float64) float64 { return float64(chars) * perMillion / 1e6 }
+
+func listenUSD(seconds int, perMinute float64) float64 { return float64(seconds) * perMinute / 60 }
 
 func ptr[T any](v T) *T { return &v }

@@ -38,6 +38,12 @@ type Plan struct {
 	Costs      []Cost    `json:"costs"`      // with every provider and model
 	Time       Timing    `json:"time"`
 	Made       time.Time `json:"made"`
+
+	// HeardSeconds is the audio the listening check would transcribe,
+	// when it is on for the run's publication; ListenCosts price it with
+	// every transcription model, the configured one first.
+	HeardSeconds int          `json:"heard_seconds,omitempty"`
+	ListenCosts  []ListenCost `json:"listen_costs,omitempty"`
 }
 
 // Cost is what a plan's characters cost with one provider and model.
@@ -56,6 +62,15 @@ type Timing struct {
 	ByRequests  float64 `json:"by_rpm_seconds,omitempty"` // at the run's share of the requests a minute
 	ByChars     float64 `json:"by_cpm_seconds,omitempty"` // at its share of the characters a minute
 	BySynthesis float64 `json:"by_synthesis_seconds,omitempty"`
+}
+
+// ListenCost is what a plan's recognition costs with one transcription
+// model, beside (never inside) the synthesis Costs.
+type ListenCost struct {
+	Model      string  `json:"model"`
+	PerMinute  float64 `json:"usd_per_minute"`
+	USD        float64 `json:"usd"`
+	Configured bool    `json:"configured,omitempty"`
 }
 
 // defaultSample is how many pages a plan fetches when the source lists
@@ -135,14 +150,15 @@ func MakePlan(ctx context.Context, deps Deps, cfg Config) (Plan, error) {
 		}
 		opts := cfg.Options
 		opts.Title, opts.Section, opts.Author = a.Title, a.Section, a.Author
-		chars, requests, err := deps.Pipeline.Estimate(ctx, s, opts)
+		est, err := deps.Pipeline.Estimate(ctx, s, opts)
 		if err != nil {
 			unreadable++
 			return nil
 		}
 		articles++
-		p.Chars += chars
-		p.Requests += requests
+		p.Chars += est.Chars
+		p.Requests += est.Requests
+		p.HeardSeconds += est.HeardSeconds
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -155,8 +171,9 @@ func MakePlan(ctx context.Context, deps Deps, cfg Config) (Plan, error) {
 		scale = func(n int) int { return int(math.Round(float64(n) * f)) }
 	}
 	p.Articles, p.Unchanged, p.Unreadable, p.Excluded = scale(articles), scale(unchanged), scale(unreadable), scale(excluded)
-	p.Chars, p.Requests = scale(p.Chars), scale(p.Requests)
+	p.Chars, p.Requests, p.HeardSeconds = scale(p.Chars), scale(p.Requests), scale(p.HeardSeconds)
 	p.Costs = costs(p.Chars, cfg.Options)
+	p.ListenCosts = listenCosts(p.HeardSeconds, cmp.Or(cfg.ListenModel, "whisper-1"))
 	p.Time = timing(p, cfg)
 	if err := keepPlan(ctx, deps.Store, cfg, p); err != nil {
 		return p, err
@@ -184,6 +201,25 @@ func costs(chars int, o queue.Options) []Cost {
 		}
 		return 0
 	})
+	return out
+}
+
+// listenCosts prices seconds of recognition with every transcription
+// model, the configured one first; none when nothing would be heard.
+func listenCosts(seconds int, configured string) []ListenCost {
+	if seconds == 0 {
+		return nil
+	}
+	var out []ListenCost
+	prices := synth.ListenPrices()
+	for _, m := range slices.Sorted(maps.Keys(prices)) {
+		c := ListenCost{Model: m, PerMinute: prices[m], USD: float64(seconds) / 60 * prices[m], Configured: m == configured}
+		if c.Configured {
+			out = append([]ListenCost{c}, out...)
+		} else {
+			out = append(out, c)
+		}
+	}
 	return out
 }
 

@@ -57,6 +57,9 @@ type Config struct {
 	Sample int
 	// Synthesis models the provider's speed for a plan's time.
 	Synthesis SynthesisModel
+	// ListenModel is the listening check's transcription model, the one
+	// a plan marks as configured (default whisper-1).
+	ListenModel string
 	// Progress, when set, hears of the run's record as it changes.
 	Progress func(Run)
 }
@@ -122,16 +125,21 @@ func model(o queue.Options) string {
 // price is US dollars per million characters of the run's provider and model.
 func price(o queue.Options) float64 { return synth.Prices()[o.Provider][model(o)] }
 
+// cost is US dollars of chars characters of synthesis and seconds of
+// recognition at OpenAI's price of the listening model.
+func (c Config) cost(chars, heard int) float64 {
+	return float64(chars)*price(c.Options)/1e6 + float64(heard)/60*synth.ListenPrices()[cmp.Or(c.ListenModel, "whisper-1")]
+}
+
 // ErrBusy is returned for a run another live process is running.
 var ErrBusy = errors.New("backfill: run in progress elsewhere")
 
 // Runner is one run in this process.
 type Runner struct {
 	Deps
-	cfg    Config
-	src    Source
-	owner  string
-	budget int // characters; 0: none
+	cfg   Config
+	src   Source
+	owner string
 
 	rate     *pace // provider requests and characters a minute
 	fetches  *pace // pages a second
@@ -159,13 +167,6 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Runner, error) {
 	}
 	host, _ := os.Hostname()
 	r := &Runner{Deps: deps, cfg: cfg, src: src, owner: owner(host, os.Getpid()), inflight: map[string]int{}}
-	r.budget = cfg.Budget.Chars
-	if p := price(cfg.Options); cfg.Budget.USD > 0 && p > 0 {
-		usdChars := int(cfg.Budget.USD / p * 1e6)
-		if r.budget == 0 || usdChars < r.budget {
-			r.budget = usdChars
-		}
-	}
 	// Ten seconds of burst: a run starts at its pace, not with a minute's worth.
 	r.rate = newPace(time.Minute, cfg.Share*float64(cfg.RPM), cfg.Share*float64(cfg.CPM), 10*time.Second)
 	r.fetches = newPace(time.Second, cfg.FetchRate, 0, time.Second)
@@ -330,9 +331,11 @@ func (r *Runner) article(ctx context.Context, a Article) error {
 	}
 	opts := r.cfg.Options
 	opts.Title, opts.Section, opts.Author = a.Title, a.Section, a.Author
-	if rec.Chars, rec.Requests, err = r.Pipeline.Estimate(ctx, s, opts); err != nil {
+	est, err := r.Pipeline.Estimate(ctx, s, opts)
+	if err != nil {
 		return fail(err)
 	}
+	rec.Chars, rec.Requests, rec.Heard = est.Chars, est.Requests, est.HeardSeconds
 	job, err := r.Pipeline.Queue.Jobs().Get(ctx, pipeline.JobID(a.ID))
 	switch {
 	case err == nil && job.TextHash == rec.TextHash && (job.State == queue.Done || !job.Ended()):
@@ -345,8 +348,12 @@ func (r *Runner) article(ctx context.Context, a Article) error {
 	case err != nil && !errors.Is(err, queue.ErrNoJob):
 		return err
 	}
-	if r.budget > 0 && r.run.Chars+rec.Chars > r.budget {
-		return stopError{StateBudget, fmt.Sprintf("the budget of %d characters is reached: %d submitted, and the next article needs %d", r.budget, r.run.Chars, rec.Chars)}
+	if b := r.cfg.Budget.Chars; b > 0 && r.run.Chars+rec.Chars > b {
+		return stopError{StateBudget, fmt.Sprintf("the budget of %d characters is reached: %d submitted, and the next article needs %d", b, r.run.Chars, rec.Chars)}
+	}
+	// A budget in dollars covers the listening check's recognition too.
+	if b, spent, next := r.cfg.Budget.USD, r.cfg.cost(r.run.Chars, r.run.HeardSeconds), r.cfg.cost(rec.Chars, rec.Heard); b > 0 && spent+next > b {
+		return stopError{StateBudget, fmt.Sprintf("the budget of $%.2f is reached: $%.2f submitted, and the next article needs $%.2f", b, spent, next)}
 	}
 	if err := r.wait(ctx, rec.Requests, rec.Chars); err != nil {
 		return err
@@ -421,6 +428,7 @@ func (r *Runner) record(ctx context.Context, key string, prev *articleRecord, re
 			run.Submitted++
 			run.Chars += rec.Chars
 			run.Requests += rec.Requests
+			run.HeardSeconds += rec.Heard
 		case artUnchanged:
 			run.Unchanged++
 		case artFailed:

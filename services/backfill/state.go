@@ -54,6 +54,9 @@ type Run struct {
 	Chars     int   `json:"chars"`    // billable characters submitted (an upper bound: cached chunks cost nothing)
 	Requests  int   `json:"requests"` // provider requests submitted
 	Plan      *Plan `json:"plan,omitempty"`
+	// HeardSeconds is the audio the listening check would hear of what was
+	// submitted, as estimated (zero with the check off).
+	HeardSeconds int `json:"heard_seconds,omitempty"`
 }
 
 // Budget caps what a run may submit; zero fields are no cap.
@@ -94,6 +97,7 @@ type articleRecord struct {
 	Rev      int       `json:"revision,omitempty"`
 	Chars    int       `json:"chars,omitempty"`
 	Requests int       `json:"requests,omitempty"`
+	Heard    int       `json:"heard_seconds,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	At       time.Time `json:"at"`
 }

@@ -20,6 +20,9 @@ import (
 func NewSynthesizer(audio ChunkAudio, p synth.Provider, cfg Config, sc synth.Config) (*synth.Synthesizer, error) {
 	cfg.setDefaults()
 	sc.Check = cfg.checkChunk
+	if sc.Listen.Observe == nil {
+		sc.Listen.Observe = observeListen
+	}
 	sc.Leveling = synth.Leveling{Mode: cfg.LoudnessMode, Target: cfg.Loudness, Ceiling: stitch.DefaultPeakCeiling}
 	return synth.New(p, audio, sc)
 }

@@ -24,17 +24,48 @@ var (
 		Name: "narrator_cache_lookups_total",
 		Help: "Chunk audio lookups in the synthesis cache, by result (hit, miss).",
 	}, []string{"provider", "result"})
+	listenSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "narrator_listen_request_duration_seconds",
+		Help:    "Speech recognition calls of the listening check by listener and status (ok, 429, auth, quota, unavailable, rejected, error).",
+		Buckets: []float64{0.05, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120},
+	}, []string{"listener", "status"})
+	heardSeconds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "narrator_heard_audio_seconds_total",
+		Help: "Seconds of chunk audio transcribed by the listening check, as billed.",
+	}, []string{"listener"})
+	listenChecks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "narrator_listen_checks_total",
+		Help: "Chunks synthesized with the listening check on, by outcome (passed, misheard, unchecked).",
+	}, []string{"provider", "outcome"})
 )
 
 // Collectors returns the pipeline's Prometheus metrics.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{ttsSeconds, billedChars, cacheLookups}
+	return []prometheus.Collector{ttsSeconds, billedChars, cacheLookups, listenSeconds, heardSeconds, listenChecks}
+}
+
+// observeListen records one recognition request (synth.Listening.Observe).
+func observeListen(listener string, seconds float64, err error, took time.Duration) {
+	if seconds > 0 {
+		heardSeconds.WithLabelValues(listener).Add(seconds)
+	}
+	listenSeconds.WithLabelValues(listener, ttsStatus(err)).Observe(took.Seconds())
 }
 
 // observeSynth records one synthesis of a chunk.
 func observeSynth(provider string, res synth.Result, err error, took time.Duration) {
 	if res.Billed > 0 {
 		billedChars.WithLabelValues(provider).Add(float64(res.Billed))
+	}
+	if h := res.Verdict.Heard; err == nil && h != nil {
+		outcome := "passed"
+		switch {
+		case !h.Checked:
+			outcome = "unchecked"
+		case !h.Passed:
+			outcome = "misheard"
+		}
+		listenChecks.WithLabelValues(provider, outcome).Inc()
 	}
 	if err == nil && res.Cached {
 		cacheLookups.WithLabelValues(provider, "hit").Inc()

@@ -66,6 +66,10 @@ type Config struct {
 	// day (0: none). A chunk that would pass it fails its job; chunks found
 	// in the cache cost nothing and always pass.
 	DailyChars int
+	// Listen is the listening check's policy for publications that set
+	// none (synth.ListenPolicy: off, check or retry; empty: off), for the
+	// estimates; the synthesizer's own configuration runs the check.
+	Listen string
 	// ListenURL is the public base of the live stream, GET /listen/{id}
 	// ("https://narrator.example/listen/"), named in the
 	// narration.started_audio webhook; default the path alone.

@@ -110,9 +110,9 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
 		}
 	}
-	estimate := spoken(chunks)
-	if p.cfg.JobMaxChars > 0 && estimate > p.cfg.JobMaxChars {
-		return nil, fault.Permanent(fmt.Errorf("%w: the article would bill up to %d characters, over the cap of %d per job", ErrBudget, estimate, p.cfg.JobMaxChars))
+	estimate := p.cfg.estimate(chunks, j.Options)
+	if p.cfg.JobMaxChars > 0 && estimate.Chars > p.cfg.JobMaxChars {
+		return nil, fault.Permanent(fmt.Errorf("%w: the article would bill up to %d characters, over the cap of %d per job", ErrBudget, estimate.Chars, p.cfg.JobMaxChars))
 	}
 	if err := p.Queue.Blobs().PutJSON(ctx, planBlob(t), chunks); err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 		before += n
 	}
 	if _, err := p.finish(ctx, t, StageChunk, func(j *queue.Job) {
-		j.Chunks, j.Estimate = len(chunks), estimate
+		j.Chunks, j.Estimate, j.EstimateHeard = len(chunks), estimate.Chars, estimate.HeardSeconds
 		if lex != nil {
 			j.Lexicon = lex.Version()
 		}
@@ -193,12 +193,7 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	// The chunk check inside synthesis takes a CPU slot by the job's priority.
 	res, err := sy.Synthesize(withCPU(ctx, p, j.Priority), req)
 	observeSynth(sy.Provider().Name(), res, err, time.Since(began))
-	p.recordUsage(context.WithoutCancel(ctx), t, sy, j, day, reserved, res.Billed)
-	if res.HeardSeconds > 0 {
-		// Recognition is billed by the second, each request rounded up.
-		p.bill(context.WithoutCancel(ctx), queue.Billing{ID: queue.NewBillingID(), Provider: queue.ListenBilling,
-			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: int(math.Ceil(res.HeardSeconds)), Time: time.Now()})
-	}
+	p.recordUsage(context.WithoutCancel(ctx), t, sy, req, j, day, reserved, res)
 	if err != nil {
 		st.Error = err.Error()
 		_ = p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, st)
@@ -267,6 +262,15 @@ func (p *Pipeline) synth(ctx context.Context, t Task, sy *synth.Synthesizer) ([]
 	return append(next, t.to(StageStitch)), nil
 }
 
+// BudgetCounter names a publication's daily counter of characters billed
+// or reserved (queue.Jobs.Usage): synthesis characters, and recognition
+// as the characters that cost the same.
+func BudgetCounter(pub string) string { return "publication." + pubKey(pub) }
+
+// HeardCounter names a publication's daily counter of seconds heard by the
+// listening check.
+func HeardCounter(pub string) string { return "heard." + pubKey(pub) }
+
 // ErrBudget is the cause of jobs that would bill more than allowed.
 var ErrBudget = errors.New("over budget")
 
@@ -274,7 +278,11 @@ var ErrBudget = errors.New("over budget")
 // budget for the day, before any API call, and returns how many it took;
 // a chunk that would pass the budget fails. The reservation is atomic
 // across the cluster, so chunks synthesized at once cannot together pass
-// the budget. A chunk in the cache costs nothing and takes nothing.
+// the budget. A chunk in the cache costs nothing and takes nothing. When
+// the chunk will be heard by the listening check, its estimated
+// recognition is reserved too, as the characters of synthesis that cost
+// the same (synth.Synthesizer.HeardChars), so that the budget bounds
+// what the day costs.
 func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req synth.Request, j queue.Job, day time.Time) (int, error) {
 	if p.cfg.DailyChars <= 0 {
 		return 0, nil
@@ -287,8 +295,9 @@ func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req
 		return 0, nil
 	}
 	pub := pubKey(j.Options.Publication)
-	n := utf8.RuneCountInString(req.Text)
-	used, ok, err := p.Queue.Jobs().ReserveUsage(ctx, day, "publication."+pub, n, p.cfg.DailyChars)
+	chars := utf8.RuneCountInString(req.Text)
+	n := chars + sy.HeardChars(req, float64(synth.EstimateHeard(chars)))
+	used, ok, err := p.Queue.Jobs().ReserveUsage(ctx, day, BudgetCounter(pub), n, p.cfg.DailyChars)
 	if err != nil {
 		return 0, err
 	}
@@ -299,17 +308,30 @@ func (p *Pipeline) reserveBudget(ctx context.Context, sy *synth.Synthesizer, req
 	return n, nil
 }
 
-// recordUsage records what a chunk's request billed (see bill) and settles
-// its publication's reservation: the difference is given back (all of it
-// when the call failed or came from the cache). A worker that dies between
-// the two leaves its reservation counted, erring on the budget's side.
-func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesizer, j queue.Job, day time.Time, reserved, billed int) {
-	if billed > 0 {
+// recordUsage records what a chunk's requests billed (see bill):
+// synthesis characters under the provider, and recognition seconds under
+// queue.ListenBilling (billed by the second, each request rounded up).
+// It settles the publication's reservation: the difference is given back
+// (all of it when the call failed or came from the cache). A worker that
+// dies between the two leaves its reservation counted, erring on the
+// budget's side.
+func (p *Pipeline) recordUsage(ctx context.Context, t Task, sy *synth.Synthesizer, req synth.Request, j queue.Job, day time.Time, reserved int, res synth.Result) {
+	if res.Billed > 0 {
 		p.bill(ctx, queue.Billing{ID: queue.NewBillingID(), Provider: sy.Provider().Name(),
-			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: billed, Time: time.Now()})
+			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: res.Billed, Time: time.Now()})
 	}
-	if d := billed - reserved; d != 0 {
-		if err := p.Queue.Jobs().AddUsage(ctx, day, d, "publication."+pubKey(j.Options.Publication)); err != nil {
+	pub := pubKey(j.Options.Publication)
+	heard := int(math.Ceil(res.HeardSeconds))
+	if heard > 0 {
+		p.bill(ctx, queue.Billing{ID: queue.NewBillingID(), Provider: queue.ListenBilling,
+			Job: t.Job, Rev: t.Rev, Chunk: t.Chunk, Chars: heard, Time: time.Now()})
+		// In its own unit, beside the publication's characters.
+		if err := p.Queue.Jobs().AddUsage(ctx, day, heard, HeardCounter(pub)); err != nil {
+			p.Logger.Warn("count the publication's heard seconds", "job_id", t.Job, "err", err)
+		}
+	}
+	if d := res.Billed + sy.HeardChars(req, float64(heard)) - reserved; d != 0 {
+		if err := p.Queue.Jobs().AddUsage(ctx, day, d, BudgetCounter(pub)); err != nil {
 			p.Logger.Warn("settle the publication's budget", "job_id", t.Job, "err", err)
 		}
 	}

@@ -75,6 +75,14 @@ type Listening struct {
 	// Attempts bounds the recognition requests for one audio, retrying
 	// 429s, 5xx and timeouts; default 3. Then the chunk is unchecked.
 	Attempts int
+	// Limiter paces recognition requests, one request each: the
+	// synthesis Limiter when the listener bills the same account as the
+	// provider (OpenAI counts both against one rate limit), nil when it
+	// answers to no shared limit.
+	Limiter Limiter
+	// Observe, when set, is told of every recognition request: the
+	// seconds heard (zero when it failed), its error and how long it took.
+	Observe func(listener string, seconds float64, err error, took time.Duration)
 }
 
 func (l *Listening) setDefaults() {
@@ -287,20 +295,25 @@ func (s *Synthesizer) Listen(ctx context.Context, audio []byte, r Request) Heard
 	return Heard{Error: err.Error()}
 }
 
-// transcribe makes one recognition request, paced by the limiter like a
-// synthesis request, and counts the minutes.
+// transcribe makes one recognition request, paced by the listening
+// limiter like a synthesis request, and counts the minutes.
 func (s *Synthesizer) transcribe(ctx context.Context, audio []byte, r Request) (Transcript, error) {
-	if s.cfg.Limiter != nil {
-		release, err := s.cfg.Limiter.Acquire(ctx, 0)
+	l := s.cfg.Listen
+	if l.Limiter != nil {
+		release, err := l.Limiter.Acquire(ctx, 0)
 		if err != nil {
 			return Transcript{}, err
 		}
 		defer release()
 	}
 	s.listens.Add(1)
-	t, err := s.cfg.Listen.Listener.Transcribe(ctx, audio, r.Language)
-	if errors.Is(err, ErrRateLimited) && s.cfg.Limiter != nil {
-		if lerr := s.cfg.Limiter.Throttled(ctx, fault.RetryAfter(err)); lerr != nil {
+	began := time.Now()
+	t, err := l.Listener.Transcribe(ctx, audio, r.Language)
+	if l.Observe != nil {
+		l.Observe(l.Listener.Name(), t.Seconds, err, time.Since(began))
+	}
+	if errors.Is(err, ErrRateLimited) && l.Limiter != nil {
+		if lerr := l.Limiter.Throttled(ctx, fault.RetryAfter(err)); lerr != nil {
 			s.log.WarnContext(ctx, "synth limiter did not take the 429", "err", lerr)
 		}
 	}

@@ -19,6 +19,15 @@ import (
 // whisper-1 gives word times (verbose_json); the others give text.
 var openAIListenModels = map[string]float64{"whisper-1": 0.006, "gpt-4o-transcribe": 0.006, "gpt-4o-mini-transcribe": 0.003}
 
+// DefaultListenPrice is what a listener of model at baseURL costs a
+// minute unless told otherwise: OpenAI's price of the model at OpenAI's
+// endpoint (empty baseURL), 0 (unknown) at any other server.
+func DefaultListenPrice(baseURL, model string) float64 {
+	c := ListenConfig{BaseURL: baseURL, Model: model}
+	c.setDefaults()
+	return c.PricePerMinute
+}
+
 // ListenConfig configures the OpenAI listener, for OpenAI's transcription
 // endpoint or a compatible server (LocalAI, speaches, whisper.cpp's server).
 type ListenConfig struct {

@@ -1,6 +1,9 @@
 package synth
 
-import "maps"
+import (
+	"maps"
+	"math"
+)
 
 // Prices returns each provider's price list: US dollars per million billed
 // characters, by model (Polly: by engine), for estimates made without
@@ -17,4 +20,19 @@ func Prices() map[string]map[string]float64 {
 // request names none.
 func DefaultModel(provider string) string {
 	return map[string]string{"openai": "tts-1", "polly": "neural", "local": LocalModel}[provider]
+}
+
+// ListenPrices returns OpenAI's transcription prices: US dollars a minute
+// of audio, by model.
+func ListenPrices() map[string]float64 { return maps.Clone(openAIListenModels) }
+
+// SpeechCharsPerSecond is the speaking rate estimates assume: about 160
+// words a minute, OpenAI's and Polly's voices at speed 1.
+const SpeechCharsPerSecond = 15.0
+
+// EstimateHeard returns the seconds of audio chars characters of one
+// chunk make at SpeechCharsPerSecond, rounded up as recognition bills
+// each request.
+func EstimateHeard(chars int) int {
+	return int(math.Ceil(float64(chars) / SpeechCharsPerSecond))
 }

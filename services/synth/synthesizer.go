@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,6 +130,19 @@ func (s *Synthesizer) Cost(chars int) float64 {
 	return float64(chars) * s.p.Limits().PricePerMillion / 1e6
 }
 
+// HeardChars converts seconds of recognition for r into characters of
+// synthesis at the two prices, so that a budget kept in characters covers
+// both: zero when r is not checked or either price is unknown (a
+// compatible server with no price), since there is no exchange rate then.
+func (s *Synthesizer) HeardChars(r Request, seconds float64) int {
+	perChar := s.p.Limits().PricePerMillion / 1e6
+	cost := s.ListenCost(seconds)
+	if s.listenPolicy(r) == ListenOff || perChar <= 0 || cost <= 0 {
+		return 0
+	}
+	return int(math.Ceil(cost / perChar))
+}
+
 // ListenCost returns the price in US dollars of transcribing seconds of
 // audio; zero without a listener.
 func (s *Synthesizer) ListenCost(seconds float64) float64 {
@@ -159,7 +173,7 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req Request) (Result, erro
 			return Result{Key: key, Request: r}, fmt.Errorf("synth: %w", ctx.Err())
 		}
 		res := c.res
-		res.Cached, res.Billed = true, 0
+		res.Cached, res.Billed, res.HeardSeconds = true, 0, 0 // billed to the chunk that made the call
 		return res, c.err
 	}
 	c := &call{done: make(chan struct{})}
