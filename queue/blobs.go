@@ -15,6 +15,10 @@ import (
 // ErrNoBlob is returned for a blob name that is not stored.
 var ErrNoBlob = errors.New("queue: no such blob")
 
+// ErrCorruptBlob is returned when a blob's bytes do not match the digest
+// stored with it: rereading will not mend it, only writing it again.
+var ErrCorruptBlob = errors.New("queue: corrupt blob (its bytes do not match its digest)")
+
 // Blobs is a JetStream object store bucket. Audio does not ride in
 // messages: a chunk's MP3 is several megabytes, NATS's payloads one.
 type Blobs struct {
@@ -129,6 +133,9 @@ func (b *Blobs) Bytes(ctx context.Context, name string) ([]byte, error) {
 	})
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNoBlob, name)
+	}
+	if errors.Is(err, jetstream.ErrDigestMismatch) {
+		return nil, fmt.Errorf("%w: %s", ErrCorruptBlob, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("queue: read blob %s: %w", name, err)

@@ -36,6 +36,15 @@ type audioCache struct{ b *queue.Blobs }
 
 func (c audioCache) Get(ctx context.Context, key string) ([]byte, error) {
 	data, err := c.b.Bytes(ctx, key)
+	if errors.Is(err, queue.ErrCorruptBlob) {
+		// Spoilt in the store (seen after a NATS node was lost): reading it
+		// again would fail the same way, so it goes, and the chunk is
+		// synthesized again and stored anew.
+		if derr := c.b.Delete(ctx, key); derr != nil {
+			return nil, errors.Join(err, derr)
+		}
+		return nil, fmt.Errorf("%w: %w", synth.ErrNotCached, err)
+	}
 	if errors.Is(err, queue.ErrNoBlob) {
 		return nil, synth.ErrNotCached
 	}

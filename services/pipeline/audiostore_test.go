@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/synth"
@@ -157,5 +160,65 @@ func TestStoreAudioEvicts(t *testing.T) {
 	}
 	if ok, _ := broken.Has(ctx, "ee05"); ok {
 		t.Error("audio that was not stored is indexed")
+	}
+}
+
+// TestCorruptChunkAudioIsSynthesizedAgain: chunk audio whose bytes in
+// NATS no longer match their digest (seen after a node of the cluster was
+// lost) reads as not cached, and is removed, so that the chunk is
+// synthesized and stored again rather than retried until the job fails.
+func TestCorruptChunkAudioIsSynthesizedAgain(t *testing.T) {
+	ctx := t.Context()
+	q, err := queue.Open(ctx, queue.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	audio := pipeline.AudioCache(q)
+	want := bytes.Repeat([]byte("frame"), 1000)
+	if err := audio.Put(ctx, "chunk", want); err != nil {
+		t.Fatal(err)
+	}
+	// Spoil the stored chunk: same length, other bytes.
+	nc, err := nats.Connect(q.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := js.ObjectStore(ctx, queue.AudioBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := obs.GetInfo(ctx, "chunk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := "$O." + queue.AudioBucket + ".C." + info.NUID
+	stream, err := js.Stream(ctx, "OBJ_"+queue.AudioBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, subject, bytes.Repeat([]byte("noise"), 1000)); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := audio.Get(ctx, "chunk"); !errors.Is(err, synth.ErrNotCached) || !errors.Is(err, queue.ErrCorruptBlob) {
+		t.Fatalf("reading the spoilt chunk: %v, want not cached (corrupt)", err)
+	}
+	if has, err := audio.Has(ctx, "chunk"); err != nil || has {
+		t.Fatalf("after reading it, the spoilt chunk is kept: %v, %v", has, err)
+	}
+	if err := audio.Put(ctx, "chunk", want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := audio.Get(ctx, "chunk"); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("stored again, the chunk reads %d bytes, %v", len(got), err)
 	}
 }
