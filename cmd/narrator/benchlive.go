@@ -94,10 +94,10 @@ func benchLive(ctx context.Context, cfg benchConfig) ([]liveRun, error) {
 
 // listener follows a job of a bench pipeline on its live stream and
 // records when each chunk's frames arrived: once want jobs are submitted,
-// the first submitted, or the last when last is set.
+// the nth submitted (0 the first).
 type listener struct {
 	want    int
-	last    bool
+	nth     int
 	buf     bytes.Buffer
 	arrived []time.Duration // since the batch's start, at each chunk
 	size    []int           // bytes so far, at each chunk
@@ -115,10 +115,7 @@ func (l *listener) listen(ctx context.Context, p *pipeline.Pipeline, q *queue.Qu
 		}
 		if len(jobs) >= l.want {
 			slices.SortStableFunc(jobs, func(a, b queue.Job) int { return a.Submitted.Compare(b.Submitted) })
-			id = jobs[0].ID
-			if l.last {
-				id = jobs[len(jobs)-1].ID
-			}
+			id = jobs[l.nth].ID
 			break
 		}
 		select {
@@ -174,32 +171,29 @@ func (l *listener) playback() (first, stall time.Duration, err error) {
 }
 
 // burstRun is a burst of articles submitted at once at the same
-// priority, with a listener on the first and on the last submitted: with
-// synthesis banded by where a chunk falls in the listening, the last
-// story's opening does not wait for the others' later chunks.
+// priority, with a listener on each: with synthesis banded by where a
+// chunk falls in the listening, no story's opening waits for the others'
+// later chunks.
 type burstRun struct {
 	Articles int          `json:"articles"`
 	Chars    int          `json:"chars"` // each
 	Chunks   int          `json:"chunks"`
 	Wall     benchSeconds `json:"wall"`
-	First    playback     `json:"first_submitted"`
-	Last     playback     `json:"last_submitted"`
-}
-
-type playback struct {
-	FirstAudio benchSeconds `json:"first_audio"`
-	Stall      benchSeconds `json:"stall"`
+	// Stories' first audio and stall, in the order submitted.
+	FirstAudio []benchSeconds `json:"first_audio"`
+	Stall      []benchSeconds `json:"stall"`
 }
 
 // benchBurst submits cfg.LiveBurst articles of the middle --live size at
-// once, with short first chunks, listening to the first and last.
+// once, with short first chunks, listening to each.
 func benchBurst(ctx context.Context, cfg benchConfig) (*burstRun, error) {
 	n := cfg.Live[len(cfg.Live)/2]
 	var articles []benchArticle
+	ls := make([]*listener, cfg.LiveBurst)
 	for i := range cfg.LiveBurst {
 		articles = append(articles, makeArticle(cfg.Seed^0xb0b^uint64(n+i), n))
+		ls[i] = &listener{want: cfg.LiveBurst, nth: i}
 	}
-	ls := []*listener{{want: len(articles)}, {want: len(articles), last: true}}
 	run := cfg
 	run.listener = func(ctx context.Context, p *pipeline.Pipeline, q *queue.Queue, start time.Time) {
 		var wg sync.WaitGroup
@@ -219,15 +213,15 @@ func benchBurst(ctx context.Context, cfg benchConfig) (*burstRun, error) {
 		}
 		out.Chunks += a.Chunks
 	}
-	for i, pb := range []*playback{&out.First, &out.Last} {
-		if ls[i].err != nil {
-			return nil, fmt.Errorf("the burst's stream: %w", ls[i].err)
+	for _, l := range ls {
+		if l.err != nil {
+			return nil, fmt.Errorf("the burst's stream: %w", l.err)
 		}
-		first, stall, err := ls[i].playback()
+		first, stall, err := l.playback()
 		if err != nil {
 			return nil, err
 		}
-		pb.FirstAudio, pb.Stall = benchSeconds(first), benchSeconds(stall)
+		out.FirstAudio, out.Stall = append(out.FirstAudio, benchSeconds(first)), append(out.Stall, benchSeconds(stall))
 	}
 	return out, nil
 }
@@ -237,8 +231,8 @@ func (b *burstRun) print(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nlisten now, a burst: %d articles of %d characters (%d chunks) submitted at once at one priority, in %s\n", b.Articles, b.Chars, b.Chunks, b.Wall)
-	fmt.Fprintf(w, "  first submitted: first audio %s, stall at 1× %s\n", b.First.FirstAudio, b.First.Stall)
-	fmt.Fprintf(w, "  last submitted:  first audio %s, stall at 1× %s\n", b.Last.FirstAudio, b.Last.Stall)
+	fmt.Fprintf(w, "  first audio, in the order submitted: %v (latest %s)\n", b.FirstAudio, slices.Max(b.FirstAudio))
+	fmt.Fprintf(w, "  stall at 1×: %v (longest %s)\n", b.Stall, slices.Max(b.Stall))
 }
 
 // printLive shows the live stream's figures beside today's.
