@@ -12,10 +12,21 @@ import (
 // not yet taken by any worker, and how many are under way: what a
 // backfill watches so that it submits only as fast as the workers take
 // its articles. A stage no worker has started yet has no consumer and
-// counts nothing.
+// counts nothing; a banded stage's lane counts all its bands.
 func (q *Queue) Backlog(ctx context.Context, p Priority, stages ...string) (waiting, working int, err error) {
 	for _, st := range stages {
-		c, err := q.js.Consumer(ctx, TaskStream, consumerName(st+p.lane()))
+		w, k, err := q.laneBacklog(ctx, p, st)
+		if err != nil {
+			return 0, 0, err
+		}
+		waiting, working = waiting+w, working+k
+	}
+	return waiting, working, nil
+}
+
+func (q *Queue) laneBacklog(ctx context.Context, p Priority, st string) (waiting, working int, err error) {
+	for _, b := range bands {
+		c, err := q.js.Consumer(ctx, TaskStream, queueOf{lane: p, band: b}.consumer(st))
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			continue
 		}

@@ -662,3 +662,44 @@ func TestOpenChangesNothingThatExists(t *testing.T) {
 		t.Fatal("no update advisory at all: the test cannot see updates")
 	}
 }
+
+// TestBacklogCountsEveryBand: a backfill paces itself on the Low lane's
+// backlog, which in a banded stage is spread over the lane's bands.
+func TestBacklogCountsEveryBand(t *testing.T) {
+	q := newQueue(t, Config{})
+	ctx := context.Background()
+	release := make(chan struct{})
+	defer close(release)
+	runStage(t, q, Stage[task, struct{}]{
+		Name: "held", Banded: true, Concurrency: 3,
+		Do: func(ctx context.Context, in task) (struct{}, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return struct{}{}, nil
+		},
+		Fail: func(context.Context, task, error) error { return nil },
+	})
+	for i, b := range []Band{First, Soon, Later, Later} {
+		id := fmt.Sprint("low", i)
+		if err := q.Publish(ctx, Message{Stage: "held", ID: id, Priority: Low, Band: b, Data: task{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three slots, so three under way, one in each band, and one waiting.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		waiting, working, err := q.Backlog(ctx, Low, "held")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 && working == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog: %d waiting, %d under way; want 1 and 3", waiting, working)
+		}
+		<-time.After(20 * time.Millisecond) // polled, like a backfill does
+	}
+}
