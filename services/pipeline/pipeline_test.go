@@ -666,6 +666,45 @@ func (g *gated) Synthesize(ctx context.Context, req synth.Request) ([]byte, erro
 	return g.Provider.Synthesize(ctx, req)
 }
 
+// behind narrates first, holding its first chunk that mentions the
+// backlog in g while second is submitted; once second's chunks wait for
+// synthesis beside first's, it releases the worker and returns both jobs
+// when they have ended.
+func (h *harness) behind(ctx context.Context, t *testing.T, g *gated, first, second pipeline.Request) (queue.Job, queue.Job) {
+	t.Helper()
+	a, err := h.p.Submit(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.started:
+	case <-ctx.Done():
+		t.Fatalf("%s never reached synthesis", first.ArticleID)
+	}
+	b, err := h.p.Submit(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Release the worker once the second article's chunks wait for it
+	// alongside the first's: its chunk stage has run and handed them on.
+	err = h.q.Follow(ctx, b.ID, b.Revision, func(e queue.Event) bool {
+		return e.Kind != queue.EventStageDone || e.Stage != pipeline.StageChunk
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	for _, j := range []queue.Job{b, a} {
+		if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
 func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	_, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
 	g := &gated{Provider: prov, started: make(chan struct{}), release: make(chan struct{})}
@@ -678,37 +717,9 @@ func TestHighPriorityOvertakesTheBacklog(t *testing.T) {
 	for i := range 6 {
 		ps = append(ps, fmt.Sprintf("Paragraph %d of the backlog is read in its turn, after any urgent news.", i+1))
 	}
-	backlog, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "backlog", Kind: "text", Body: []byte("Archive\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}, Priority: queue.Low})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-g.started:
-	case <-ctx.Done():
-		t.Fatal("the backlog never reached synthesis")
-	}
-	urgent, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "urgent", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}, Priority: queue.High})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Release the worker once the urgent chunk waits for it alongside the
-	// backlog's: its chunk stage has run and handed the task on.
-	err = h.q.Follow(ctx, urgent.ID, urgent.Revision, func(e queue.Event) bool {
-		return e.Kind != queue.EventStageDone || e.Stage != pipeline.StageChunk
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)); err != nil {
-		t.Fatal(err)
-	}
-	close(g.release)
-
-	for _, j := range []queue.Job{urgent, backlog} {
-		if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	backlog, urgent := h.behind(ctx, t, g,
+		pipeline.Request{ArticleID: "backlog", Kind: "text", Body: []byte("Archive\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}, Priority: queue.Low},
+		pipeline.Request{ArticleID: "urgent", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}, Priority: queue.High})
 	u, err := h.q.Jobs().Get(ctx, urgent.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -760,34 +771,9 @@ func TestOpeningOvertakesEarlierStories(t *testing.T) {
 		}
 		ps = append(ps, p)
 	}
-	long, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "long", Kind: "text", Body: []byte("The harbour plan: a backlog of years\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-g.started: // the title chunk, held while the rest queue up
-	case <-ctx.Done():
-		t.Fatal("the long read never reached synthesis")
-	}
-	short, err := h.p.Submit(ctx, pipeline.Request{ArticleID: "short", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = h.q.Follow(ctx, short.ID, short.Revision, func(e queue.Event) bool {
-		return e.Kind != queue.EventStageDone || e.Stage != pipeline.StageChunk
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.q.WaitIdle(ctx, pipeline.Consumers(pipeline.StageChunk)); err != nil {
-		t.Fatal(err)
-	}
-	close(g.release)
-	for _, j := range []queue.Job{short, long} {
-		if err := h.q.Follow(ctx, j.ID, j.Revision, func(queue.Event) bool { return true }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.behind(ctx, t, g,
+		pipeline.Request{ArticleID: "long", Kind: "text", Body: []byte("The harbour plan: a backlog of years\n\n" + strings.Join(ps, "\n\n")), Options: queue.Options{Provider: "openai"}},
+		pipeline.Request{ArticleID: "short", Kind: "text", Body: []byte("Bridge reopens\n\nThe bridge reopened to traffic this morning."), Options: queue.Options{Provider: "openai"}})
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	at := func(marker string) int {
