@@ -2,43 +2,31 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Backlog returns how many tasks of one priority lane of the stages wait,
 // not yet taken by any worker, and how many are under way: what a
 // backfill watches so that it submits only as fast as the workers take
 // its articles. A stage no worker has started yet has no consumer and
-// counts nothing; a banded stage's lane counts all its bands.
+// counts nothing; a banded stage's lane counts all its bands. The
+// stream's consumers are listed once, whatever the number of stages.
 func (q *Queue) Backlog(ctx context.Context, p Priority, stages ...string) (waiting, working int, err error) {
+	names := map[string]bool{}
 	for _, st := range stages {
-		w, k, err := q.laneBacklog(ctx, p, st)
-		if err != nil {
-			return 0, 0, err
+		for _, b := range bands {
+			names[queueOf{lane: p, band: b}.consumer(st)] = true
 		}
-		waiting, working = waiting+w, working+k
 	}
-	return waiting, working, nil
-}
-
-func (q *Queue) laneBacklog(ctx context.Context, p Priority, st string) (waiting, working int, err error) {
-	for _, b := range bands {
-		c, err := q.js.Consumer(ctx, TaskStream, queueOf{lane: p, band: b}.consumer(st))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			continue
+	list := q.tasks.ListConsumers(ctx)
+	for info := range list.Info() {
+		if names[info.Name] {
+			waiting += int(info.NumPending)
+			working += info.NumAckPending
 		}
-		if err != nil {
-			return 0, 0, fmt.Errorf("queue: stage %s: %w", st, err)
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return 0, 0, fmt.Errorf("queue: stage %s: %w", st, err)
-		}
-		waiting += int(info.NumPending)
-		working += info.NumAckPending
+	}
+	if err := list.Err(); err != nil {
+		return 0, 0, fmt.Errorf("queue: backlog of %v: %w", stages, err)
 	}
 	return waiting, working, nil
 }
