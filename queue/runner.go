@@ -242,10 +242,45 @@ func consumerName(stage string) string { return strings.ReplaceAll(stage, ".", "
 
 type deliveryKey struct{}
 
+// delivery is what Do may know of its task's message.
+type delivery struct {
+	count int
+	seq   uint64
+}
+
 // Delivery is a task's delivery count, 1 on the first, as seen by Do.
 func Delivery(ctx context.Context) int {
-	n, _ := ctx.Value(deliveryKey{}).(int)
-	return n
+	d, _ := ctx.Value(deliveryKey{}).(delivery)
+	return d.count
+}
+
+// Sequence is the task's place in the task stream, as seen by Do: a task
+// with a sequence at or below LastSequence's answer at some moment was
+// published before that moment.
+func Sequence(ctx context.Context) uint64 {
+	d, _ := ctx.Value(deliveryKey{}).(delivery)
+	return d.seq
+}
+
+// LastSequence returns the sequence of the last task published to any
+// stage (see Sequence).
+func (q *Queue) LastSequence(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := q.call(ctx, func(ctx context.Context) error {
+		s, err := q.js.Stream(ctx, TaskStream)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err == nil {
+			seq = info.State.LastSeq
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue: task stream: %w", err)
+	}
+	return seq, nil
 }
 
 // Run works on the stage's tasks until ctx is done, then stops fetching,
@@ -443,9 +478,9 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 	// CPU profiles tell the stages apart by this label (narrator bench).
 	ctx = pprof.WithLabels(ctx, pprof.Labels("stage", r.s.Name))
 	pprof.SetGoroutineLabels(ctx)
-	delivered := 1
+	delivered, seq := 1, uint64(0)
 	if meta, err := msg.Metadata(); err == nil {
-		delivered = int(meta.NumDelivered)
+		delivered, seq = int(meta.NumDelivered), meta.Sequence.Stream
 	}
 	var in In
 	if err := json.Unmarshal(msg.Data(), &in); err != nil {
@@ -461,7 +496,7 @@ func (r *runner[In, Out]) handle(ctx context.Context, msg jetstream.Msg) {
 		stageSeconds.WithLabelValues(r.s.Name, outcome).Observe(time.Since(start).Seconds())
 	}()
 
-	out, err := r.do(context.WithValue(ctx, deliveryKey{}, delivered), msg, in)
+	out, err := r.do(context.WithValue(ctx, deliveryKey{}, delivery{delivered, seq}), msg, in)
 	if err == nil {
 		for _, m := range r.s.Next(in, out) {
 			if err = r.q.Publish(ctx, m); err != nil {

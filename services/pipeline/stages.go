@@ -582,8 +582,7 @@ func feedTask(t Task, why string) queue.Message {
 
 func (p *Pipeline) feedStage(ctx context.Context) error {
 	s := stage(StageFeed, p, func(ctx context.Context, t Task) ([]queue.Message, error) {
-		_, err := p.Publisher.RebuildFeeds(ctx)
-		return nil, err
+		return nil, p.rebuildFeeds(ctx)
 	})
 	// The feeds are rebuilt from what is published, one rebuild at a time
 	// across the cluster, so that a slower rebuild never overwrites a
@@ -594,4 +593,78 @@ func (p *Pipeline) feedStage(ctx context.Context) error {
 		return nil
 	}
 	return queue.Run(ctx, p.Queue, s)
+}
+
+// rebuiltKey names, in the settings bucket, the mark of the last rebuild.
+const rebuiltKey = "feeds-rebuilt"
+
+// rebuilt marks a finished feed rebuild: every task published at or below
+// Seq (queue.Sequence) was published before it began to list what is
+// published, so the rebuild covered it.
+type rebuilt struct {
+	Seq   uint64        `json:"seq"`
+	Took  time.Duration `json:"took_ns"`
+	Ended time.Time     `json:"ended"`
+}
+
+const (
+	// feedSpacing times the last rebuild's length is the least time
+	// between the end of one rebuild and the start of the next...
+	feedSpacing = 3
+	// ...but never more than this, so feeds stay at most about a minute
+	// behind what is published.
+	maxFeedPause = time.Minute
+)
+
+// rebuildFeeds rebuilds the feeds for one feed task, unless a rebuild that
+// began after the task was published has already covered it. A rebuild
+// reads every published narration, so it costs more as the archive grows;
+// publishing faster than rebuilds run would otherwise queue a rebuild per
+// article, each longer than the last. Instead the tasks that arrive during
+// a rebuild are all covered by the next one, and the next one waits
+// feedSpacing times the last one's length after it, so rebuilding takes at
+// most a quarter of the feed stage's time, whatever the publishing rate.
+func (p *Pipeline) rebuildFeeds(ctx context.Context) error {
+	docs := p.Queue.Settings()
+	var last rebuilt
+	switch data, err := docs.Get(ctx, rebuiltKey); {
+	case errors.Is(err, queue.ErrNoDoc):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(data, &last); err != nil {
+			p.Logger.Warn("feeds: unreadable mark of the last rebuild; rebuilding", "err", err)
+			last = rebuilt{}
+		}
+	}
+	if queue.Sequence(ctx) <= last.Seq {
+		return nil
+	}
+	if wait := min(time.Until(last.Ended.Add(feedSpacing*last.Took)), maxFeedPause); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	seq, err := p.Queue.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := p.Publisher.RebuildFeeds(ctx); err != nil {
+		return err
+	}
+	mark, err := json.Marshal(rebuilt{Seq: seq, Took: time.Since(start), Ended: time.Now()})
+	if err != nil {
+		return err
+	}
+	_, err = docs.Update(ctx, rebuiltKey, func(old []byte) ([]byte, error) {
+		var o rebuilt
+		if old != nil && json.Unmarshal(old, &o) == nil && o.Seq > seq {
+			return old, nil // a later rebuild finished first
+		}
+		return mark, nil
+	})
+	return err
 }

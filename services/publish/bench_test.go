@@ -3,6 +3,8 @@ package publish_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +15,35 @@ import (
 )
 
 // BenchmarkRebuildFeeds rebuilds the feeds of a publication of 500
-// narrations in 10 sections and 50 authors; after the first rebuild the
-// publisher reads only the manifests whose ETag changed, so this measures
-// the steady state: one listing, the feeds rendered, their ETags compared.
+// narrations (NARRATOR_BENCH_NARRATIONS, comma-separated, for others) in
+// 10 sections and 50 authors; after the first rebuild the publisher reads
+// only the manifests whose ETag changed, so this measures the steady
+// state: one listing, the feeds rendered, their ETags compared.
 func BenchmarkRebuildFeeds(b *testing.B) {
+	sizes := []int{500}
+	if env := os.Getenv("NARRATOR_BENCH_NARRATIONS"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("NARRATOR_BENCH_NARRATIONS: %q is not a count", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, size := range sizes {
+		b.Run(fmt.Sprintf("narrations=%d", size), func(b *testing.B) { benchmarkRebuildFeeds(b, size) })
+	}
+}
+
+func benchmarkRebuildFeeds(b *testing.B, size int) {
 	s := newSite(b, appleConfig())
 	n, _ := publishtest.Narration(b, publishtest.Options{})
 	if _, err := s.pub.Publish(b.Context(), n); err != nil {
 		b.Fatal(err)
 	}
 	base := manifest(b, s.store, n.Key)
-	for i := range 500 {
+	for i := range size {
 		m := base
 		m.Key, m.ArticleID = fmt.Sprintf("a%d", i), fmt.Sprintf("cms-%d", i)
 		m.Title = fmt.Sprintf("Article %d & more", i)
