@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/synth"
+	"github.com/narrator-project/narrator/services/synth/faketts"
 	"github.com/narrator-project/narrator/storage"
 )
 
@@ -179,33 +184,7 @@ func TestCorruptChunkAudioIsSynthesizedAgain(t *testing.T) {
 	if err := audio.Put(ctx, "chunk", want); err != nil {
 		t.Fatal(err)
 	}
-	// Spoil the stored chunk: same length, other bytes.
-	nc, err := nats.Connect(q.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs, err := js.ObjectStore(ctx, queue.AudioBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := obs.GetInfo(ctx, "chunk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	subject := "$O." + queue.AudioBucket + ".C." + info.NUID
-	stream, err := js.Stream(ctx, "OBJ_"+queue.AudioBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.Publish(ctx, subject, bytes.Repeat([]byte("noise"), 1000)); err != nil {
+	if err := spoil(q, "chunk"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -220,5 +199,104 @@ func TestCorruptChunkAudioIsSynthesizedAgain(t *testing.T) {
 	}
 	if got, err := audio.Get(ctx, "chunk"); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("stored again, the chunk reads %d bytes, %v", len(got), err)
+	}
+}
+
+// spoil overwrites a chunk's audio stored in NATS with the same bytes in
+// another order, behind the object store's back, so that its digest no
+// longer matches.
+func spoil(q *queue.Queue, key string) error {
+	ctx := context.Background()
+	nc, err := nats.Connect(q.ClientURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	obs, err := js.ObjectStore(ctx, queue.AudioBucket)
+	if err != nil {
+		return err
+	}
+	info, err := obs.GetInfo(ctx, key)
+	if err != nil {
+		return err
+	}
+	data, err := obs.GetBytes(ctx, key)
+	if err != nil {
+		return err
+	}
+	k := len(data)/2 + 1
+	spoilt := append(slices.Clone(data[k:]), data[:k]...)
+	if bytes.Equal(spoilt, data) {
+		return fmt.Errorf("%s: rotating its bytes does not change them", key)
+	}
+	subject := "$O." + queue.AudioBucket + ".C." + info.NUID
+	stream, err := js.Stream(ctx, "OBJ_"+queue.AudioBucket)
+	if err != nil {
+		return err
+	}
+	if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(spoilt, 128*1024) {
+		if _, err := js.Publish(ctx, subject, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// spoilOnOpen spoils the first chunk the stitch stage opens, as losing a
+// NATS node once did.
+type spoilOnOpen struct {
+	pipeline.ChunkAudio
+	q    *queue.Queue
+	t    *testing.T
+	once sync.Once
+	key  string
+}
+
+func (s *spoilOnOpen) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	s.once.Do(func() {
+		s.key = key
+		if err := spoil(s.q, key); err != nil {
+			s.t.Errorf("spoil %s: %v", key, err)
+		}
+	})
+	return s.ChunkAudio.Open(ctx, key)
+}
+
+// A chunk whose stored audio reads back spoilt when the stitch stage joins
+// it is synthesized again, and the job ends done, not failed.
+func TestStitchSynthesizesASpoiltChunkAgain(t *testing.T) {
+	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1}, synth.OpenAIConfig{})
+	audio := &spoilOnOpen{t: t}
+	h := start(t, prov, nil, withConfig(pipeline.Config{TargetChars: 60}), func(d *pipeline.Deps, _ *pipeline.Config, _ *synth.Config) {
+		audio.q, audio.ChunkAudio = d.Queue, pipeline.AudioCache(d.Queue)
+		d.Audio = audio
+	})
+	body := "Flood wall\n\nThe council met on Tuesday to discuss the flood wall along the river.\n\n" +
+		"Engineers said the wall would protect four hundred homes from a once-in-a-century flood.\n\n" +
+		"Residents asked how long the work would close the riverside path."
+	j := h.narrate(t, pipeline.Request{ArticleID: "spoilt", Kind: "text", Body: []byte(body), Options: queue.Options{Provider: "openai"}})
+	h.checkNarration(t, j)
+	if audio.key == "" {
+		t.Fatal("the stitch stage opened no chunk")
+	}
+	var again []string
+	for _, c := range fake.Log() {
+		if c.Status == http.StatusOK {
+			again = append(again, c.Input)
+		}
+	}
+	if len(again) != j.Chunks+1 {
+		t.Fatalf("%d requests for %d chunks, one of them spoilt: want %d", len(again), j.Chunks, j.Chunks+1)
+	}
+	// The last request repeats the spoilt chunk's, which came before it.
+	if last := again[len(again)-1]; !slices.Contains(again[:len(again)-1], last) {
+		t.Errorf("the request after the spoilt join was for %q, which no earlier request was", last)
 	}
 }

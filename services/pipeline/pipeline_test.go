@@ -60,7 +60,8 @@ func start(t *testing.T, prov synth.Provider, store storage.Store, opts ...optio
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	q, err := queue.Open(ctx, queue.Config{DataDir: dir, AckWait: 5 * time.Second, MaxDeliver: 3})
+	// Listening, so that a test can reach NATS as another client would.
+	q, err := queue.Open(ctx, queue.Config{DataDir: dir, Listen: "127.0.0.1:0", AckWait: 5 * time.Second, MaxDeliver: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

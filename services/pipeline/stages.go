@@ -430,6 +430,9 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		return nil, cerr
 	}
 	if err != nil {
+		if redo, rerr := p.resynthesizeSpoilt(ctx, t, j, plan, statuses); rerr != nil || redo != nil {
+			return redo, rerr
+		}
 		return nil, err
 	}
 	// Hashed first and uploaded from a reader that seeks, so that an upload
@@ -456,6 +459,58 @@ func (p *Pipeline) stitch(ctx context.Context, t Task) ([]queue.Message, error) 
 		return nil, err
 	}
 	return []queue.Message{t.to(StagePublish)}, nil
+}
+
+// maxRedo bounds how many times one revision's spoilt chunks are sent
+// back to synthesis.
+const maxRedo = 3
+
+// resynthesizeSpoilt looks, once a join has failed, for chunks whose
+// stored audio is gone (evicted since) or reads back spoilt (its bytes no
+// longer match their digest, as seen after a NATS node was lost; reading
+// one removes it, see AudioCache). Those are sent back to synthesis, whose
+// last chunk starts the stitch again: the job waits for them rather than
+// failing. It returns no task when every chunk reads back whole, and the
+// join's own error stands.
+func (p *Pipeline) resynthesizeSpoilt(ctx context.Context, t Task, j queue.Job, plan []script.Chunk, statuses []queue.Chunk) ([]queue.Message, error) {
+	var spoilt []int
+	for i, st := range statuses {
+		_, err := p.Audio.Get(ctx, st.Audio)
+		switch {
+		case errors.Is(err, synth.ErrNotCached):
+			spoilt = append(spoilt, i)
+		case err != nil:
+			return nil, err
+		}
+	}
+	if len(spoilt) == 0 {
+		return nil, nil
+	}
+	if t.Redo >= maxRedo {
+		return nil, fault.Permanent(fmt.Errorf("stitch: the stored audio of chunks %v was spoilt or gone again, after %d syntheses of them", spoilt, t.Redo+1))
+	}
+	if _, err := p.begin(ctx, t, StageSynth); err != nil {
+		return nil, err
+	}
+	var next []queue.Message
+	for _, i := range spoilt {
+		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: statuses[i].Chars}); err != nil {
+			return nil, err
+		}
+		before := 0
+		for _, ch := range plan[:i] {
+			before += utf8.RuneCountInString(ch.Text)
+		}
+		ct := t
+		ct.Chunk, ct.Redo = i, t.Redo+1
+		m := ct.to(synthStage(j.Options.Provider))
+		m.Band = listenedBand(before)
+		next = append(next, m)
+	}
+	p.Logger.Warn("stitch: chunk audio spoilt or gone; synthesizing it again", "job_id", t.Job, "revision", t.Rev, "chunks", spoilt)
+	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventRetry, Stage: StageStitch,
+		Message: fmt.Sprintf("the stored audio of chunks %v was spoilt or gone; synthesizing them again", spoilt)})
+	return next, nil
 }
 
 // credentials is the manifest store of a stitched file, if it has one.

@@ -63,6 +63,10 @@ type Task struct {
 	Rev      int            `json:"rev"`
 	Chunk    int            `json:"chunk,omitempty"`
 	Priority queue.Priority `json:"priority,omitempty"`
+	// Redo counts the times the stitch stage sent chunks whose stored audio
+	// read back spoilt to be synthesized again; it is part of the tasks'
+	// de-duplication ids, so that the repeat is not taken for a copy.
+	Redo int `json:"redo,omitempty"`
 }
 
 // LogAttrs names the task in logs.
@@ -79,6 +83,9 @@ func (t Task) msgID(stage string) string {
 	id := stage + "-" + t.Job + "-" + strconv.Itoa(t.Rev)
 	if strings.HasPrefix(stage, StageSynth) {
 		id += "-" + strconv.Itoa(t.Chunk)
+	}
+	if t.Redo > 0 {
+		id += "-redo" + strconv.Itoa(t.Redo)
 	}
 	return id
 }
