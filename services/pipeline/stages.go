@@ -692,7 +692,7 @@ func (p *Pipeline) rebuildFeeds(ctx context.Context) error {
 			last = rebuilt{}
 		}
 	}
-	if queue.Sequence(ctx) <= last.Seq {
+	if seq := queue.Sequence(ctx); seq != 0 && seq <= last.Seq {
 		return nil
 	}
 	if wait := min(time.Until(last.Ended.Add(feedSpacing*last.Took)), maxFeedPause); wait > 0 {

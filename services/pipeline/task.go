@@ -64,7 +64,7 @@ type Task struct {
 	Chunk    int            `json:"chunk,omitempty"`
 	Priority queue.Priority `json:"priority,omitempty"`
 	// Redo counts the times the stitch stage sent chunks whose stored audio
-	// read back spoilt to be synthesized again; it is part of the tasks'
+	// was spoilt or gone back to synthesis; it is part of the tasks'
 	// de-duplication ids, so that the repeat is not taken for a copy.
 	Redo int `json:"redo,omitempty"`
 }
