@@ -12,6 +12,7 @@ import (
 	"github.com/narrator-project/narrator/services/pipeline"
 	"github.com/narrator-project/narrator/services/synth"
 	"github.com/narrator-project/narrator/services/synth/faketts"
+	"github.com/narrator-project/narrator/services/webhook"
 )
 
 // TestListeningIsEstimatedBilledAndBudgeted: with the check on for a
@@ -32,7 +33,9 @@ func TestListeningIsEstimatedBilledAndBudgeted(t *testing.T) {
 	// Recognition at $0.0001 a second is 6.67 characters of tts-1 at $15
 	// a million: the check adds about 44% at 15 characters a second.
 	const charsPerSecond = 0.006 / 60 / (15 / 1e6)
-	h := start(t, prov, nil, func(_ *pipeline.Deps, c *pipeline.Config, sc *synth.Config) {
+	sender, received := recordWebhooks(t)
+	h := start(t, prov, nil, func(d *pipeline.Deps, c *pipeline.Config, sc *synth.Config) {
+		d.Webhooks = sender
 		c.Publications = map[string]pipeline.Voice{"daily": {Listen: "check"}, "weekly": {Listen: "off"}}
 		c.DailyChars, c.TargetChars = 100_000, 250
 		sc.Listen = synth.Listening{Listener: listener}
@@ -72,6 +75,13 @@ func TestListeningIsEstimatedBilledAndBudgeted(t *testing.T) {
 	}
 	if n, err := h.q.Jobs().Usage(t.Context(), day, pipeline.HeardCounter("daily")); err != nil || n != j.HeardSeconds {
 		t.Errorf("daily's heard seconds today: %d, %v; want %d", n, err, j.HeardSeconds)
+	}
+	h.waitWebhook(t, j.ID)
+	for _, e := range received() {
+		if e.Type == webhook.Completed && (e.Narration.HeardSeconds != j.HeardSeconds || e.Narration.BilledChars != j.BilledChars) {
+			t.Errorf("completed webhook: %d s heard, %d characters billed; the job has %d and %d",
+				e.Narration.HeardSeconds, e.Narration.BilledChars, j.HeardSeconds, j.BilledChars)
+		}
 	}
 	used, err := h.q.Jobs().Usage(t.Context(), day, pipeline.BudgetCounter("daily"))
 	if err != nil {

@@ -150,22 +150,7 @@ func hasWarning(j queue.Job, code string) bool {
 // per chunk; the narration publishes with a warning per chunk in job state
 // and in the webhook; a re-narration from the cache warns again, once.
 func TestHeuristicFindingsWarnAndPublish(t *testing.T) {
-	var mu sync.Mutex
-	var events []webhook.Event
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var e webhook.Event
-		if err := json.NewDecoder(r.Body).Decode(&e); err != nil {
-			t.Error(err)
-		}
-		mu.Lock()
-		events = append(events, e)
-		mu.Unlock()
-	}))
-	t.Cleanup(recv.Close)
-	sender, err := webhook.New(webhook.Config{URLs: []string{recv.URL}, Secret: "webhook-secret-0123456789"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sender, received := recordWebhooks(t)
 	fake, prov := openAI(t, faketts.Config{LatencyPerChar: -1, Speech: speechgen.Options{AbruptEnd: true}}, synth.OpenAIConfig{})
 	h := start(t, prov, nil, func(d *pipeline.Deps, c *pipeline.Config, _ *synth.Config) { d.Webhooks, c.TargetChars = sender, 100 })
 	req := pipeline.Request{ArticleID: "cut-off", Body: []byte("Cut off\n\nThe council met on Tuesday and approved the budget.\n\nThe mayor said the plan balances the books."), Kind: "text", Options: queue.Options{Provider: "openai"}}
@@ -184,12 +169,11 @@ func TestHeuristicFindingsWarnAndPublish(t *testing.T) {
 		t.Errorf("warnings %v, want abrupt_end for each of %d chunks, once", j.Warnings, j.Chunks)
 	}
 	h.waitWebhook(t, j.ID)
-	mu.Lock()
+	events := received()
 	completed := slices.DeleteFunc(slices.Clone(events), func(e webhook.Event) bool { return e.Type != webhook.Completed })
 	if len(completed) != 1 || len(completed[0].Narration.Warnings) != len(j.Warnings) {
 		t.Errorf("webhook events %+v, want one completed event carrying the %d warnings", events, len(j.Warnings))
 	}
-	mu.Unlock()
 
 	again := h.narrate(t, pipeline.Request{ArticleID: req.ArticleID, Body: req.Body, Kind: req.Kind, Options: req.Options, Force: true})
 	if again.State != queue.Done || again.Revision != j.Revision+1 || len(again.Warnings) != len(j.Warnings) {
@@ -199,6 +183,33 @@ func TestHeuristicFindingsWarnAndPublish(t *testing.T) {
 		if w.Chunk != nil && !strings.Contains(w.Message, "from the cache") {
 			t.Errorf("re-narration warning %q does not say the audio came from the cache", w)
 		}
+	}
+}
+
+// recordWebhooks returns a webhook sender to a receiver that keeps every
+// event, and a function that returns those received so far.
+func recordWebhooks(t *testing.T) (*webhook.Sender, func() []webhook.Event) {
+	t.Helper()
+	var mu sync.Mutex
+	var events []webhook.Event
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e webhook.Event
+		if err := json.NewDecoder(r.Body).Decode(&e); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	sender, err := webhook.New(webhook.Config{URLs: []string{recv.URL}, Secret: "webhook-secret-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sender, func() []webhook.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(events)
 	}
 }
 

@@ -28,7 +28,7 @@ func (p *Pipeline) notify(j queue.Job, typ webhook.Type) []queue.Message {
 	n := webhook.Narration{
 		ID: j.ID, ArticleID: j.ArticleID, Revision: j.Revision, State: string(j.State), Title: j.Title,
 		Section: j.Options.Section, Publication: j.Options.Publication, Chars: j.Chars,
-		BilledChars: j.BilledChars, Error: j.Error, FailedStage: j.FailedStage,
+		BilledChars: j.BilledChars, HeardSeconds: j.HeardSeconds, Error: j.Error, FailedStage: j.FailedStage,
 	}
 	if typ == webhook.StartedAudio {
 		n.StreamURL, n.FirstAudio = p.StreamURL(j.ID), j.TimeToFirstAudio().Seconds()

@@ -61,8 +61,11 @@ type Narration struct {
 	Files       map[string]string `json:"files,omitempty"` // transcript, chapters, ... by kind
 	Chars       int               `json:"chars,omitempty"`
 	BilledChars int               `json:"billed_chars"`
-	Error       string            `json:"error,omitempty"`
-	FailedStage string            `json:"failed_stage,omitempty"`
+	// HeardSeconds is the audio the listening check transcribed, billed
+	// by the second.
+	HeardSeconds int    `json:"heard_seconds,omitempty"`
+	Error        string `json:"error,omitempty"`
+	FailedStage  string `json:"failed_stage,omitempty"`
 	// Warnings are what an editor should know of a narration published
 	// anyway: speech that seems cut off, a loudness short of the target.
 	Warnings []Warning `json:"warnings,omitempty"`
