@@ -34,6 +34,7 @@ func TestLoadEditorsEnv(t *testing.T) {
 		{"bad stream cap", map[string]string{"NARRATOR_STREAMS_PER_TOKEN": "many"}, "NARRATOR_STREAMS_PER_TOKEN"},
 		{"bad hook body", map[string]string{"NARRATOR_CMS_MAX_BODY": "2 furlongs"}, "NARRATOR_CMS_MAX_BODY"},
 		{"tiny hook body", map[string]string{"NARRATOR_CMS_MAX_BODY": "100"}, "NARRATOR_CMS_MAX_BODY"},
+		{"huge hook body", map[string]string{"NARRATOR_CMS_MAX_BODY": "1GiB"}, "NARRATOR_CMS_MAX_BODY"},
 		{"bad token", map[string]string{"NARRATOR_API_TOKENS": "newsdesk:admin:0123456789abcdef0123"}, "NARRATOR_API_TOKENS"},
 		{"token and file", map[string]string{"NARRATOR_API_TOKENS": "x", "NARRATOR_API_TOKENS_FILE": tokenFile}, "not both"},
 		{"missing file", map[string]string{"NARRATOR_CMS_SECRET_FILE": filepath.Join(dir, "nope")}, "NARRATOR_CMS_SECRET_FILE"},

@@ -139,6 +139,9 @@ func (c *Config) setDefaults() {
 // can hold no more than that per request.
 const DefaultHookMaxBody = 2 << 20
 
+// MaxHookMaxBody is the most NARRATOR_CMS_MAX_BODY may be.
+const MaxHookMaxBody = 64 << 20
+
 // MinSecretLen is the shortest CMS secret accepted.
 const MinSecretLen = 16
 
@@ -184,6 +187,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HookMaxBody != 0 && c.HookMaxBody < 1024 {
 		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_MAX_BODY of %d bytes is too small for a CMS post", c.HookMaxBody))
+	}
+	if c.HookMaxBody > MaxHookMaxBody {
+		errs = append(errs, fmt.Errorf("api: NARRATOR_CMS_MAX_BODY of %d bytes is over %d MiB: every request may make a server hold that much before its signature is checked", c.HookMaxBody, MaxHookMaxBody>>20))
 	}
 	if c.PlayerPath != "" && (c.PlayerPath[0] != '/' || c.PlayerPath[len(c.PlayerPath)-1] != '/') {
 		errs = append(errs, fmt.Errorf("api: player path %q must start and end with /", c.PlayerPath))
