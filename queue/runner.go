@@ -669,6 +669,17 @@ func (q *Queue) WaitIdle(ctx context.Context, consumers []string) error {
 				return fmt.Errorf("queue: consumer %s: %w", name, err)
 			}
 			busy = busy || info.NumPending > 0 || info.NumAckPending > 0
+			if !busy {
+				// The consumer learns of a task a moment after the stream
+				// stored it, so its counts can miss one just published:
+				// the stream says whether its subject holds a task the
+				// consumer has not yet been handed.
+				undelivered, err := q.undelivered(ctx, info)
+				if err != nil {
+					return err
+				}
+				busy = undelivered
+			}
 		}
 		if !busy {
 			return nil
@@ -679,4 +690,24 @@ func (q *Queue) WaitIdle(ctx context.Context, consumers []string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// undelivered reports whether the task stream holds a task on the
+// consumer's subject past the last one it delivered.
+func (q *Queue) undelivered(ctx context.Context, info *jetstream.ConsumerInfo) (bool, error) {
+	if info.Config.FilterSubject == "" {
+		return false, nil
+	}
+	var last *jetstream.RawStreamMsg
+	err := q.call(ctx, func(ctx context.Context) (err error) {
+		last, err = q.tasks.GetLastMsgForSubject(ctx, info.Config.FilterSubject)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("queue: consumer %s: %w", info.Name, err)
+	}
+	return last.Sequence > info.Delivered.Stream, nil
 }
