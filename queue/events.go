@@ -201,8 +201,12 @@ func (q *Queue) FollowAll(ctx context.Context, since time.Time, fn func(Event) b
 }
 
 // orderedConsumer reads the event stream from where cfg says; jetstream
-// recreates it when a server or leader is lost.
+// recreates it when a server or leader is lost, or when its heartbeats
+// are late. A consumer recreated while its follower is being released
+// outlives the release, so the server reaps consumers left without a pull
+// request for followerIdle, rather than the five minutes jetstream sets.
 func (q *Queue) orderedConsumer(ctx context.Context, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, error) {
+	cfg.InactiveThreshold = followerIdle
 	var c jetstream.Consumer
 	err := q.call(ctx, func(ctx context.Context) (err error) {
 		c, err = q.js.OrderedConsumer(ctx, EventStream, cfg)
@@ -210,6 +214,10 @@ func (q *Queue) orderedConsumer(ctx context.Context, cfg jetstream.OrderedConsum
 	})
 	return c, err
 }
+
+// followerIdle is how long the server keeps a follower's consumer that no
+// one pulls from: a follower re-pulls every PullExpiry (10 s) at most.
+const followerIdle = 15 * time.Second
 
 // release deletes a follower's consumer on the server as soon as it is
 // done with it. The server would otherwise keep it, and its goroutines,
