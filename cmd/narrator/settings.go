@@ -183,7 +183,7 @@ func (s *settings) workerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.Loudness, "loudness", env("NARRATOR_LOUDNESS", synth.Lossless), "lossless: gain only, up to the -1 dBTP ceiling, a narration whose peaks stop it short published below -16 LUFS and saying so; limit: chunks that gain cannot raise are levelled with a true-peak limiter and re-encoded once, at synthesis (env NARRATOR_LOUDNESS)")
 	fs.StringVar(&s.Listen, "listen", env("NARRATOR_LISTEN", "off"), "listening check of every chunk by speech recognition: off, check (warn when the audio does not say the text) or check-and-retry (synthesize it again first); publications may set their own (env NARRATOR_LISTEN)")
 	fs.StringVar(&s.ListenURL, "listen-base-url", env("LISTEN_BASE_URL", ""), "OpenAI-compatible transcription server's API URL; default OPENAI_BASE_URL, else OpenAI's (env LISTEN_BASE_URL)")
-	fs.StringVar(&s.ListenModel, "listen-model", env("LISTEN_MODEL", "whisper-1"), "transcription model: whisper-1 (word times), gpt-4o-transcribe, gpt-4o-mini-transcribe (env LISTEN_MODEL)")
+	fs.StringVar(&s.ListenModel, "listen-model", env("LISTEN_MODEL", synth.DefaultListenModel), "transcription model: whisper-1 (word times), gpt-4o-transcribe, gpt-4o-mini-transcribe (env LISTEN_MODEL)")
 	fs.Float64Var(&s.ListenMaxWER, "listen-max-wer", envFloat("NARRATOR_LISTEN_MAX_WER", synth.DefaultMaxWER), "word error rate above which a chunk fails the listening check (env NARRATOR_LISTEN_MAX_WER)")
 	fs.IntVar(&s.RPM, "rpm", envInt("NARRATOR_RPM", 0), "requests a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_RPM)")
 	fs.IntVar(&s.CPM, "cpm", envInt("NARRATOR_CPM", 0), "characters a minute the whole cluster may send the provider; 0: no limit (env NARRATOR_CPM)")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/narrator-project/narrator/queue"
+	"github.com/narrator-project/narrator/services/synth"
 )
 
 // usage is billed characters per provider, today and this month (UTC),
@@ -65,7 +66,7 @@ func (s *Server) usage(ctx context.Context) (usage, error) {
 	}
 	lu.Today = byDay[now.Day()]
 	if p := s.cfg.ListenPrice; p > 0 {
-		lu.TodayUSD, lu.MonthUSD, lu.PerMinute = ptr(listenUSD(lu.Today, p)), ptr(listenUSD(lu.Month, p)), ptr(p)
+		lu.TodayUSD, lu.MonthUSD, lu.PerMinute = ptr(synth.ListenUSD(lu.Today, p)), ptr(synth.ListenUSD(lu.Month, p)), ptr(p)
 	}
 	if lu.Month > 0 || lu.PerMinute != nil {
 		u.Listening = &lu

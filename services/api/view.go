@@ -7,6 +7,7 @@ import (
 
 	"github.com/narrator-project/narrator/queue"
 	"github.com/narrator-project/narrator/services/pipeline"
+	"github.com/narrator-project/narrator/services/synth"
 )
 
 // narration is the API's view of a job.
@@ -183,10 +184,10 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 	n.HeardSeconds, n.EstimateHeard = j.HeardSeconds, j.EstimateHeard
 	if price := s.cfg.ListenPrice; price > 0 {
 		if j.HeardSeconds > 0 {
-			n.ListenCostUSD = ptr(listenUSD(j.HeardSeconds, price))
+			n.ListenCostUSD = ptr(synth.ListenUSD(j.HeardSeconds, price))
 		}
 		if j.EstimateHeard > 0 {
-			n.ListenEstimateUSD = ptr(listenUSD(j.EstimateHeard, price))
+			n.ListenEstimateUSD = ptr(synth.ListenUSD(j.EstimateHeard, price))
 		}
 	}
 	if len(j.Timings) > 0 {
@@ -213,7 +214,5 @@ func (s *Server) view(j queue.Job, cs []queue.Chunk, withItems bool) narration {
 }
 
 func usd(chars int, perMillion float64) float64 { return float64(chars) * perMillion / 1e6 }
-
-func listenUSD(seconds int, perMinute float64) float64 { return float64(seconds) * perMinute / 60 }
 
 func ptr[T any](v T) *T { return &v }

@@ -173,7 +173,7 @@ func MakePlan(ctx context.Context, deps Deps, cfg Config) (Plan, error) {
 	p.Articles, p.Unchanged, p.Unreadable, p.Excluded = scale(articles), scale(unchanged), scale(unreadable), scale(excluded)
 	p.Chars, p.Requests, p.HeardSeconds = scale(p.Chars), scale(p.Requests), scale(p.HeardSeconds)
 	p.Costs = costs(p.Chars, cfg.Options)
-	p.ListenCosts = listenCosts(p.HeardSeconds, cmp.Or(cfg.ListenModel, "whisper-1"))
+	p.ListenCosts = listenCosts(p.HeardSeconds, cmp.Or(cfg.ListenModel, synth.DefaultListenModel))
 	p.Time = timing(p, cfg)
 	if err := keepPlan(ctx, deps.Store, cfg, p); err != nil {
 		return p, err
@@ -213,7 +213,7 @@ func listenCosts(seconds int, configured string) []ListenCost {
 	var out []ListenCost
 	prices := synth.ListenPrices()
 	for _, m := range slices.Sorted(maps.Keys(prices)) {
-		c := ListenCost{Model: m, PerMinute: prices[m], USD: float64(seconds) / 60 * prices[m], Configured: m == configured}
+		c := ListenCost{Model: m, PerMinute: prices[m], USD: synth.ListenUSD(seconds, prices[m]), Configured: m == configured}
 		if c.Configured {
 			out = append([]ListenCost{c}, out...)
 		} else {

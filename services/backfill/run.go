@@ -128,7 +128,7 @@ func price(o queue.Options) float64 { return synth.Prices()[o.Provider][model(o)
 // cost is US dollars of chars characters of synthesis and seconds of
 // recognition at OpenAI's price of the listening model.
 func (c Config) cost(chars, heard int) float64 {
-	return float64(chars)*price(c.Options)/1e6 + float64(heard)/60*synth.ListenPrices()[cmp.Or(c.ListenModel, "whisper-1")]
+	return float64(chars)*price(c.Options)/1e6 + synth.ListenUSD(heard, synth.DefaultListenPrice("", c.ListenModel))
 }
 
 // ErrBusy is returned for a run another live process is running.

@@ -50,7 +50,7 @@ func (c *ListenConfig) setDefaults() {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Model == "" {
-		c.Model = openai.Whisper1
+		c.Model = DefaultListenModel
 	}
 	if c.WordTimes == nil {
 		w := c.Model == openai.Whisper1 || c.BaseURL != OpenAIBaseURL

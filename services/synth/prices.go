@@ -26,6 +26,14 @@ func DefaultModel(provider string) string {
 // of audio, by model.
 func ListenPrices() map[string]float64 { return maps.Clone(openAIListenModels) }
 
+// DefaultListenModel is the transcription model a listener uses when
+// configured with none.
+const DefaultListenModel = "whisper-1"
+
+// ListenUSD is what seconds of recognition cost at perMinute US dollars a
+// minute of audio.
+func ListenUSD(seconds int, perMinute float64) float64 { return float64(seconds) / 60 * perMinute }
+
 // SpeechCharsPerSecond is the speaking rate estimates assume: about 160
 // words a minute, OpenAI's and Polly's voices at speed 1.
 const SpeechCharsPerSecond = 15.0
