@@ -10,11 +10,15 @@ import (
 	"github.com/narrator-project/narrator/services/synth"
 )
 
+// requestBuckets are the durations, in seconds, speech requests (of
+// synthesis and of recognition) are counted by.
+var requestBuckets = []float64{0.05, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120}
+
 var (
 	ttsSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "narrator_tts_request_duration_seconds",
 		Help:    "Speech synthesis calls by provider and status (ok, cached, 429, auth, quota, unavailable, bad_audio, rejected, error).",
-		Buckets: []float64{0.05, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120},
+		Buckets: requestBuckets,
 	}, []string{"provider", "status"})
 	billedChars = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "narrator_billed_characters_total",
@@ -27,7 +31,7 @@ var (
 	listenSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "narrator_listen_request_duration_seconds",
 		Help:    "Speech recognition calls of the listening check by listener and status (ok, 429, auth, quota, unavailable, rejected, error).",
-		Buckets: []float64{0.05, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120},
+		Buckets: requestBuckets,
 	}, []string{"listener", "status"})
 	heardSeconds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "narrator_heard_audio_seconds_total",

@@ -124,12 +124,7 @@ func (p *Pipeline) chunk(ctx context.Context, t Task) ([]queue.Message, error) {
 		if err := p.Queue.Jobs().PutChunk(ctx, t.Job, t.Rev, queue.Chunk{Index: i, State: queue.ChunkPending, Chars: n}); err != nil {
 			return nil, err
 		}
-		ct := t
-		ct.Chunk = i
-		next[i] = ct.to(synthStage(j.Options.Provider))
-		// The chunks heard first are synthesized first, ahead of the later
-		// chunks of stories submitted earlier in the same lane.
-		next[i].Band = listenedBand(before)
+		next[i] = t.synthTask(i, j.Options.Provider, before)
 		before += n
 	}
 	if _, err := p.finish(ctx, t, StageChunk, func(j *queue.Job) {
@@ -501,11 +496,9 @@ func (p *Pipeline) resynthesizeSpoilt(ctx context.Context, t Task, j queue.Job, 
 		for _, ch := range plan[:i] {
 			before += utf8.RuneCountInString(ch.Text)
 		}
-		ct := t
-		ct.Chunk, ct.Redo = i, t.Redo+1
-		m := ct.to(synthStage(j.Options.Provider))
-		m.Band = listenedBand(before)
-		next = append(next, m)
+		redo := t
+		redo.Redo++
+		next = append(next, redo.synthTask(i, j.Options.Provider, before))
 	}
 	p.Logger.Warn("stitch: chunk audio spoilt or gone; synthesizing it again", "job_id", t.Job, "revision", t.Rev, "chunks", spoilt)
 	p.emit(ctx, queue.Event{Job: t.Job, Rev: t.Rev, Kind: queue.EventRetry, Stage: StageStitch,

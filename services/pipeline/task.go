@@ -77,6 +77,17 @@ func (t Task) to(stage string) queue.Message {
 	return queue.Message{Stage: stage, ID: t.msgID(stage), Data: t, Priority: t.Priority}
 }
 
+// synthTask is the task of synthesizing chunk i with provider, which
+// follows before characters in the listening: the chunks heard first are
+// synthesized first, ahead of the later chunks of stories submitted
+// earlier in the same lane.
+func (t Task) synthTask(i int, provider string, before int) queue.Message {
+	t.Chunk = i
+	m := t.to(synthStage(provider))
+	m.Band = listenedBand(before)
+	return m
+}
+
 // msgID is the task's de-duplication id: a redelivered stage republishes
 // the same ids and JetStream drops the copies.
 func (t Task) msgID(stage string) string {
